@@ -1,0 +1,51 @@
+/* proxflow: common types, precision and error handling. */
+#ifndef PROXFLOW_COMMON_H
+#define PROXFLOW_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PF_VERSION "0.1.0"
+
+/* Precision (SPEC §2): double by default; -DPROXFLOW_FLOAT=ON builds in float. */
+#ifdef PF_USE_FLOAT
+typedef float pf_real;
+#define PF_GEMM cblas_sgemm
+#define PF_REAL_NAME "float"
+#define PF_EPS_REAL 1.1920928955078125e-07
+#else
+typedef double pf_real;
+#define PF_GEMM cblas_dgemm
+#define PF_REAL_NAME "double"
+#define PF_EPS_REAL 2.220446049250313e-16
+#endif
+
+/* Errors.  pf_die prints "proxflow: error: <msg>" (with the rank when there is more
+ * than one) and ends every rank (MPI_Abort), so an error raised on one rank never
+ * leaves the others hanging in a collective.  Use it for errors that may happen on a
+ * single rank.  Errors that every rank detects identically (a bad config) use
+ * pf_fail_collective, which prints once (rank 0) and exits with status 2. */
+void pf_die_at(const char *file, int line, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
+#define pf_die(...) pf_die_at(__FILE__, __LINE__, __VA_ARGS__)
+
+void pf_fail_collective(int status, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+
+/* Allocation that never returns NULL (dies with the file and line instead). */
+void *pf_malloc_at(size_t bytes, const char *file, int line);
+void *pf_calloc_at(size_t n, size_t size, const char *file, int line);
+#define pf_malloc(b) pf_malloc_at((b), __FILE__, __LINE__)
+#define pf_calloc(n, s) pf_calloc_at((n), (s), __FILE__, __LINE__)
+
+/* MPI rank/size of MPI_COMM_WORLD, cached after MPI_Init (0/1 before). */
+int pf_rank(void);
+int pf_nranks(void);
+
+/* Print on rank 0 only. */
+void pf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Wall clock seconds (MPI_Wtime). */
+double pf_now(void);
+
+#endif

@@ -1,0 +1,87 @@
+/* Error handling, allocation, rank-0 logging. */
+#define _POSIX_C_SOURCE 200809L
+#include "proxflow/common.h"
+
+#include <mpi.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int pf_rank(void)
+{
+    int init = 0, r = 0;
+    MPI_Initialized(&init);
+    if (init) MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
+}
+
+int pf_nranks(void)
+{
+    int init = 0, n = 1;
+    MPI_Initialized(&init);
+    if (init) MPI_Comm_size(MPI_COMM_WORLD, &n);
+    return n;
+}
+
+void pf_die_at(const char *file, int line, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (pf_nranks() > 1)
+        fprintf(stderr, "proxflow: error (rank %d): %s  [%s:%d]\n", pf_rank(), msg, file, line);
+    else
+        fprintf(stderr, "proxflow: error: %s  [%s:%d]\n", msg, file, line);
+    fflush(stderr);
+    int init = 0, fin = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    if (init && !fin && pf_nranks() > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+    exit(1);
+}
+
+void pf_fail_collective(int status, const char *fmt, ...)
+{
+    if (pf_rank() == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        fputs("proxflow: error: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+        fflush(stderr);
+    }
+    int init = 0, fin = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    if (init && !fin) MPI_Finalize();
+    exit(status);
+}
+
+void *pf_malloc_at(size_t bytes, const char *file, int line)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) pf_die_at(file, line, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+void *pf_calloc_at(size_t n, size_t size, const char *file, int line)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) pf_die_at(file, line, "out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+void pf_log(const char *fmt, ...)
+{
+    if (pf_rank() != 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+}
+
+double pf_now(void) { return MPI_Wtime(); }

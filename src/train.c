@@ -1,0 +1,480 @@
+/* The trainer: discriminator step (SPEC §1.4), potential step with the trajectory
+ * adjoint (§1.5), the iteration (§1.7) and the HJ diagnostics (§1.8), on the data
+ * parallel model of §3: each rank works on its block [i0, i1) of the global batch,
+ * every loss is a global-batch quantity, gradients are summed by one all-reduce. */
+#include "proxflow/train.h"
+#include "proxflow/flow.h"
+#include "proxflow/rng.h"
+
+#include <float.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const pf_diag_names[PF_DIAG_COUNT] = {
+    "iteration", "wall_s", "loss_d", "loss_g", "divergence", "divergence_half_step", "kinetic",
+    "hj_residual", "hj_terminal", "lipschitz_max", "grad_norm_phi", "grad_norm_gamma",
+    "seconds_per_iteration", "samples_per_second", "penalty", "nu"};
+
+void pf_block(int n, int r, int P, int *a, int *b)
+{
+    int base = n / P, rem = n % P;
+    *a = r * base + (r < rem ? r : rem);
+    *b = *a + base + (r < rem ? 1 : 0);
+}
+
+/* Sums and maxima over all ranks (small loss statistics, SPEC §3). */
+static void sum_all(double *v, int n)
+{
+    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+}
+static void max_all(double *v, int n)
+{
+    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+}
+
+/* ---- the divergence term Lambda_f (SPEC §1.3) --------------------------------- */
+
+/* Legendre forms: f*(s) and f*'(s).  Returns 0 when s is outside f*'s domain. */
+static int fstar(pf_fdiv f, double alpha, double s, double *v, double *dv)
+{
+    switch (f) {
+    case PF_F_KL_LEGENDRE: /* f(u) = u log u:  f*(s) = exp(s - 1) */
+        *v = *dv = exp(s - 1);
+        return 1;
+    case PF_F_REVERSE_KL: /* f(u) = -log u:  f*(s) = -1 - log(-s), s < 0 */
+        if (!(s < 0)) return 0;
+        *v = -1 - log(-s);
+        *dv = -1 / s;
+        return 1;
+    case PF_F_ALPHA: {
+        /* f(u) = (u^a - 1)/(a(a-1)), u >= 0:  f*(s) = 1/(a(a-1)) + ((a-1)/a) s u(s) with
+         * u(s) = ((a-1) s)_+^{1/(a-1)} the maximiser; f*'(s) = u(s).  Defined on all of R. */
+        double u = s > 0 ? pow((alpha - 1) * s, 1 / (alpha - 1)) : 0;
+        *v = 1 / (alpha * (alpha - 1)) + (alpha - 1) / alpha * s * u;
+        *dv = u;
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
+/* Statistics of Lambda over the global data batch.  g: gamma(y_j) of this rank's n
+ * rows.  Returns Lambda; fills the per-row gradient weights dLambda/dgamma_j in wy
+ * (may be NULL) and, for Legendre forms, *dnu = dLambda/dnu.  *bad = 1 if an
+ * argument left f*'s domain (the caller reports it). */
+static double lambda_f(const pf_trainer *tr, const pf_real *g, int n, pf_real *wy, double *dnu,
+                       int *bad, double *bad_s)
+{
+    const pf_config *c = &tr->cfg;
+    const double N = tr->N;
+    *bad = 0;
+    if (c->f == PF_F_KL) {
+        /* Donsker-Varadhan: log (1/N) sum_j exp(g_j), one global max and sum. */
+        double m = -DBL_MAX;
+        for (int j = 0; j < n; j++) m = fmax(m, g[j]);
+        max_all(&m, 1);
+        double s = 0;
+        for (int j = 0; j < n; j++) s += exp(g[j] - m);
+        sum_all(&s, 1);
+        if (wy)
+            for (int j = 0; j < n; j++) wy[j] = (pf_real)(exp(g[j] - m) / s);
+        if (dnu) *dnu = 0;
+        return m + log(s / N);
+    }
+    const double nu = tr->psi.p[tr->nu_index];
+    double st[3] = {0, 0, 0}; /* sum f*, sum f*', number outside the domain */
+    double worst = -DBL_MAX;
+    for (int j = 0; j < n; j++) {
+        double v, dv, s = g[j] - nu;
+        if (!fstar(c->f, c->alpha, s, &v, &dv)) {
+            st[2] += 1;
+            worst = fmax(worst, s);
+            v = dv = 0;
+        }
+        st[0] += v;
+        st[1] += dv;
+        if (wy) wy[j] = (pf_real)(dv / N);
+    }
+    sum_all(st, 3);
+    max_all(&worst, 1);
+    if (st[2] > 0) {
+        *bad = 1;
+        *bad_s = worst;
+    }
+    if (dnu) *dnu = 1 - st[1] / N;
+    return nu + st[0] / N;
+}
+
+/* ---- setup -------------------------------------------------------------------- */
+
+static void alloc_scratch(pf_trainer *tr)
+{
+    const int n = tr->nmax, d = tr->d, nt = tr->cfg.steps;
+    const size_t nd = (size_t)n * d, nd1 = (size_t)n * (d + 1);
+    tr->X0 = pf_malloc(sizeof(pf_real) * nd);
+    tr->XT = pf_malloc(sizeof(pf_real) * nd);
+    tr->Y = pf_malloc(sizeof(pf_real) * nd);
+    tr->XH = pf_malloc(sizeof(pf_real) * nd);
+    tr->G1 = pf_malloc(sizeof(pf_real) * nd);
+    tr->A = pf_malloc(sizeof(pf_real) * nd);
+    tr->XC = pf_malloc(sizeof(pf_real) * 2 * nd);
+    tr->S = pf_malloc(sizeof(pf_real) * n);
+    tr->traj = pf_malloc(sizeof(pf_real) * (size_t)(nt + 1) * nd);
+    tr->grads = pf_malloc(sizeof(pf_real) * (size_t)nt * nd1);
+    tr->work = pf_malloc(sizeof(pf_real) * 2 * nd1);
+    tr->XI = pf_malloc(sizeof(pf_real) * nd1);
+    tr->U = pf_malloc(sizeof(pf_real) * nd1);
+    tr->gX = pf_malloc(sizeof(pf_real) * nd1);
+    tr->w = pf_malloc(sizeof(pf_real) * 2 * n);
+    tr->fv = pf_malloc(sizeof(pf_real) * 2 * n);
+}
+
+void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
+{
+    memset(tr, 0, sizeof *tr);
+    tr->cfg = *cfg;
+    const int P = pf_nranks(), r = pf_rank();
+    tr->N = cfg->batch;
+    pf_block(tr->N, r, P, &tr->i0, &tr->i1);
+    tr->n_local = tr->i1 - tr->i0;
+    tr->Nd = cfg->diag_batch;
+    pf_block(tr->Nd, r, P, &tr->d0, &tr->d1);
+    tr->nmax = tr->n_local > tr->d1 - tr->d0 ? tr->n_local : tr->d1 - tr->d0;
+    if (tr->nmax < 1) tr->nmax = 1;
+    tr->data = pf_data_open(cfg, tr->N, tr->i0, tr->i1);
+    tr->d = pf_data_dim(tr->data);
+    pf_data_image_shape(tr->data, &tr->H, &tr->W, &tr->C);
+    tr->h = cfg->T / cfg->steps;
+
+    pf_net_init_from_config(&tr->phi, &cfg->potential, tr->d, tr->H, tr->W, tr->C, 1);
+    pf_net_init_from_config(&tr->gamma, &cfg->discriminator, tr->d, tr->H, tr->W, tr->C, 0);
+    pf_net_reserve(&tr->phi, tr->nmax);
+    pf_net_reserve(&tr->gamma, 2 * tr->nmax);
+    const pf_net_config *pc = &cfg->potential, *dc = &cfg->discriminator;
+    pf_params_alloc(&tr->theta, tr->phi.n_params, pc->lr, pc->beta1, pc->beta2, pc->eps);
+    const int legendre = cfg->f != PF_F_KL;
+    pf_params_alloc(&tr->psi, tr->gamma.n_params + (legendre ? 1 : 0), dc->lr, dc->beta1,
+                    dc->beta2, dc->eps);
+    tr->nu_index = legendre ? tr->gamma.n_params : SIZE_MAX;
+    pf_net_init_params(&tr->phi, tr->theta.p, cfg->seed, PF_RNG_INIT_PHI);
+    pf_net_init_params(&tr->gamma, tr->psi.p, cfg->seed, PF_RNG_INIT_GAMMA);
+    alloc_scratch(tr);
+
+    if (cfg->f == PF_F_REVERSE_KL) {
+        /* f*(s) = -1 - log(-s) needs s = gamma(y) - nu < 0: start nu above every gamma of
+         * the first data batch (a deterministic, global choice; docs/CONFIG.md). */
+        pf_data_draw(tr->data, 0, PF_PURPOSE(PF_RNG_DATA, 0), tr->i0, tr->i1, tr->Y);
+        pf_net_forward(&tr->gamma, tr->psi.p, tr->n_local, tr->Y, NULL, tr->fv, NULL);
+        double m = -DBL_MAX;
+        for (int j = 0; j < tr->n_local; j++) m = fmax(m, tr->fv[j]);
+        max_all(&m, 1);
+        tr->psi.p[tr->nu_index] = (pf_real)(m + 1);
+    }
+}
+
+void pf_trainer_free(pf_trainer *tr)
+{
+    pf_real *bufs[] = {tr->X0, tr->XT, tr->Y, tr->XH, tr->XC, tr->S, tr->traj, tr->grads,
+                       tr->work, tr->G1, tr->XI, tr->U, tr->gX, tr->A, tr->w, tr->fv};
+    for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) free(bufs[k]);
+    pf_net_free(&tr->phi);
+    pf_net_free(&tr->gamma);
+    pf_params_free(&tr->theta);
+    pf_params_free(&tr->psi);
+    pf_data_close(tr->data);
+    memset(tr, 0, sizeof *tr);
+}
+
+static pf_status status_ok(void)
+{
+    pf_status s;
+    s.bad = 0;
+    s.msg[0] = 0;
+    return s;
+}
+
+static pf_status status_bad(const pf_trainer *tr, const char *what, double value)
+{
+    pf_status s;
+    s.bad = 1;
+    snprintf(s.msg, sizeof s.msg, "non-finite %s (%g) at iteration %ld", what, value,
+             tr->iteration + 1);
+    return s;
+}
+
+/* Interpolation weights s_i ~ U[0,1], one per pair (SPEC §1.4). */
+static void draw_interp(const pf_trainer *tr, uint64_t it, uint32_t purpose, int a, int b,
+                        pf_real *S)
+{
+    for (int i = a; i < b; i++) {
+        pf_stream st;
+        pf_stream_init(&st, tr->cfg.seed, it, purpose, (uint64_t)i);
+        S[i - a] = (pf_real)pf_stream_uniform(&st);
+    }
+}
+
+/* Squared norm of the first d entries of a row. */
+static double sq(const pf_real *x, int d)
+{
+    double s = 0;
+    for (int j = 0; j < d; j++) s += (double)x[j] * x[j];
+    return s;
+}
+
+/* ---- discriminator step (SPEC §1.4) ---------------------------------------------- */
+
+pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
+{
+    const pf_config *c = &tr->cfg;
+    const int n = tr->n_local, d = tr->d;
+    const double N = tr->N, L2 = c->L * c->L, mu = c->mu;
+    const int penalty = pf_mode_penalty(c->mode) && mu > 0;
+    const uint64_t it = (uint64_t)tr->iteration;
+    pf_net *g = &tr->gamma;
+    pf_params *P = &tr->psi;
+
+    pf_reference_draw(c, d, it, PF_PURPOSE(PF_RNG_REFERENCE, k), tr->i0, tr->i1, tr->X0);
+    pf_flow_simulate(&tr->phi, tr->theta.p, n, d, c->steps, tr->h, c->lambda, tr->X0, tr->XT,
+                     NULL, NULL, tr->work);
+    pf_data_draw(tr->data, it, PF_PURPOSE(PF_RNG_DATA, k), tr->i0, tr->i1, tr->Y);
+    pf_params_zero_grad(P);
+
+    /* Lipschitz penalty on interpolates xhat = s y + (1-s) x^{Nt}: first grad gamma. */
+    double pen = 0, lipmax = 0;
+    if (penalty) {
+        draw_interp(tr, it, PF_PURPOSE(PF_RNG_INTERP, k), tr->i0, tr->i1, tr->S);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) {
+                size_t q = (size_t)i * d + j;
+                tr->XH[q] = tr->S[i] * tr->Y[q] + (1 - tr->S[i]) * tr->XT[q];
+            }
+        pf_net_value_grad(g, P->p, n, tr->XH, NULL, tr->G1);
+        for (int i = 0; i < n; i++) {
+            double g2 = sq(tr->G1 + (size_t)i * d, d);
+            lipmax = fmax(lipmax, sqrt(g2));
+            /* one-sided: relu(|grad|^2 - L^2); its gradient direction u = 2 mu/N grad */
+            double active = g2 > L2;
+            if (active) pen += g2 - L2;
+            for (int j = 0; j < d; j++)
+                tr->U[(size_t)i * d + j] = (pf_real)(active ? 2 * mu / N * tr->G1[(size_t)i * d + j] : 0);
+        }
+    }
+
+    /* gamma on [x^{Nt}; y] in one pass */
+    memcpy(tr->XC, tr->XT, sizeof(pf_real) * (size_t)n * d);
+    memcpy(tr->XC + (size_t)n * d, tr->Y, sizeof(pf_real) * (size_t)n * d);
+    pf_net_forward(g, P->p, 2 * n, tr->XC, NULL, tr->fv, NULL);
+    double dnu = 0, bad_s = 0;
+    int bad = 0;
+    const double Lam = lambda_f(tr, tr->fv + n, n, tr->w + n, &dnu, &bad, &bad_s);
+    if (bad) {
+        pf_status s;
+        s.bad = 1;
+        snprintf(s.msg, sizeof s.msg,
+                 "iteration %ld: f = %s: gamma(y) - nu = %g is outside the domain of f* (s < 0)",
+                 tr->iteration + 1, pf_fdiv_name(c->f), bad_s);
+        return s;
+    }
+    double st[3] = {0, pen, lipmax};
+    for (int i = 0; i < n; i++) st[0] += tr->fv[i];
+    sum_all(st, 2);
+    max_all(&st[2], 1);
+    tr->last_penalty = st[1] / N;
+    tr->last_loss_d = -(st[0] / N - Lam) + mu * (penalty ? st[1] / N : 0);
+    if (!isfinite(tr->last_loss_d)) return status_bad(tr, "discriminator loss loss_d", tr->last_loss_d);
+
+    /* d l_D / d gamma: -1/N on generated points, dLambda/dgamma_j on data points */
+    for (int i = 0; i < n; i++) tr->w[i] = (pf_real)(-1 / N);
+    pf_net_backward(g, P->p, tr->w, NULL, P->g, NULL);
+    if (tr->nu_index != SIZE_MAX && pf_rank() == 0) P->g[tr->nu_index] += (pf_real)dnu;
+    if (penalty) {
+        /* d/dpsi of sum_i grad gamma(xhat_i) . u_i, u held fixed (SPEC §1.9 item 3) */
+        pf_net_forward(g, P->p, n, tr->XH, tr->U, NULL, NULL);
+        pf_net_backward(g, P->p, NULL, g->ones, P->g, NULL);
+    }
+    return status_ok();
+}
+
+pf_status pf_disc_step(pf_trainer *tr, int k)
+{
+    pf_status s = pf_disc_loss_grad(tr, k);
+    if (s.bad) return s;
+    pf_params_allreduce_grad(&tr->psi);
+    double gn = pf_params_grad_norm(&tr->psi);
+    if (!isfinite(gn)) return status_bad(tr, "discriminator gradient grad_norm_gamma", gn);
+    pf_params_adam_step(&tr->psi);
+    return s;
+}
+
+/* ---- potential step (SPEC §1.5) ---------------------------------------------------- */
+
+pf_status pf_potential_loss_grad(pf_trainer *tr)
+{
+    const pf_config *c = &tr->cfg;
+    const int n = tr->n_local, d = tr->d, nt = c->steps, d1 = d + 1;
+    const double N = tr->N, h = tr->h, lam = c->lambda;
+    const int kinetic = pf_mode_kinetic(c->mode);
+    const int exact_kin = kinetic && !c->kinetic_reference;
+    const uint64_t it = (uint64_t)tr->iteration;
+    pf_net *phi = &tr->phi;
+    pf_params *P = &tr->theta;
+
+    pf_reference_draw(c, d, it, PF_RNG_GEN_REFERENCE, tr->i0, tr->i1, tr->X0);
+    pf_flow_simulate(phi, P->p, n, d, nt, h, lam, tr->X0, tr->XT, tr->traj, tr->grads, tr->work);
+    /* terminal cost (1/N) sum gamma(x^{Nt}); adjoint a^{Nt} = grad gamma / N */
+    pf_net_value_grad(&tr->gamma, tr->psi.p, n, tr->XT, tr->fv, tr->G1);
+    double st[2] = {0, 0};
+    for (int i = 0; i < n; i++) st[0] += tr->fv[i];
+    for (size_t q = 0; q < (size_t)n * d; q++) tr->A[q] = (pf_real)(tr->G1[q] / N);
+    pf_params_zero_grad(P);
+
+    /* Reverse sweep: S_k = sum_i grad phi(x_i^k, t_k) . u_i with
+     *   u = -(h/lambda) a^{k+1} + (h/(lambda N)) grad phi(x^k)   [kinetic term, exact]
+     * gives d l/d theta += dS_k/dtheta and a^k = a^{k+1} + dS_k/dx^k. */
+    const pf_real ca = (pf_real)(-h / lam), ck = (pf_real)(exact_kin ? h / (lam * N) : 0);
+    for (int k = nt - 1; k >= 0; k--) {
+        const pf_real *Gk = tr->grads + (size_t)k * n * d1;
+        if (kinetic && exact_kin)
+            for (int i = 0; i < n; i++) st[1] += sq(Gk + (size_t)i * d1, d);
+        pf_flow_pack(n, d, tr->traj + (size_t)k * n * d, (pf_real)(k * h), tr->XI);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < d; j++)
+                tr->U[(size_t)i * d1 + j] = ca * tr->A[(size_t)i * d + j] + ck * Gk[(size_t)i * d1 + j];
+            tr->U[(size_t)i * d1 + d] = 0; /* t is not a state variable */
+        }
+        pf_net_forward(phi, P->p, n, tr->XI, tr->U, NULL, NULL);
+        pf_net_backward(phi, P->p, NULL, phi->ones, P->g, tr->gX);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) tr->A[(size_t)i * d + j] += tr->gX[(size_t)i * d1 + j];
+    }
+    if (kinetic && c->kinetic_reference) {
+        /* The reference code's variant: |grad phi(x^{k+1}, t_k)|^2 with x^{k+1} held
+         * fixed (no gradient through the trajectory). */
+        for (int k = 0; k < nt; k++) {
+            pf_flow_pack(n, d, tr->traj + (size_t)(k + 1) * n * d, (pf_real)(k * h), tr->XI);
+            pf_net_value_grad(phi, P->p, n, tr->XI, NULL, tr->gX);
+            for (int i = 0; i < n; i++) {
+                st[1] += sq(tr->gX + (size_t)i * d1, d);
+                for (int j = 0; j < d1; j++)
+                    tr->U[(size_t)i * d1 + j] = j < d ? (pf_real)(h / (lam * N)) * tr->gX[(size_t)i * d1 + j] : 0;
+            }
+            pf_net_forward(phi, P->p, n, tr->XI, tr->U, NULL, NULL);
+            pf_net_backward(phi, P->p, NULL, phi->ones, P->g, NULL);
+        }
+    }
+    sum_all(st, 2);
+    /* lambda * sum_k h (1/N) sum_i |v|^2 / 2 with v = -grad phi / lambda */
+    tr->last_loss_g = st[0] / N + (kinetic ? h / (2 * lam * N) * st[1] : 0);
+    if (!isfinite(tr->last_loss_g)) return status_bad(tr, "potential loss loss_g", tr->last_loss_g);
+    return status_ok();
+}
+
+pf_status pf_potential_step(pf_trainer *tr)
+{
+    pf_status s = pf_potential_loss_grad(tr);
+    if (s.bad) return s;
+    pf_params_allreduce_grad(&tr->theta);
+    double gn = pf_params_grad_norm(&tr->theta);
+    if (!isfinite(gn)) return status_bad(tr, "potential gradient grad_norm_phi", gn);
+    pf_params_adam_step(&tr->theta);
+    return s;
+}
+
+pf_status pf_train_iteration(pf_trainer *tr)
+{
+    for (int k = 0; k < tr->cfg.n_disc; k++) {
+        pf_status s = pf_disc_step(tr, k);
+        if (s.bad) return s;
+    }
+    pf_status s = pf_potential_step(tr);
+    if (s.bad) return s;
+    tr->iteration++;
+    return s;
+}
+
+/* ---- generation and diagnostics (SPEC §1.8) -------------------------------------- */
+
+void pf_generate(pf_trainer *tr, uint64_t iteration, uint32_t purpose, int a, int b, int nt,
+                 pf_real *X, pf_real *traj)
+{
+    if (nt <= 0) nt = tr->cfg.steps;
+    const int n = b - a;
+    pf_reference_draw(&tr->cfg, tr->d, iteration, purpose, a, b, X);
+    pf_real *work = pf_malloc(sizeof(pf_real) * 2 * (size_t)(n > 0 ? n : 1) * (tr->d + 1));
+    pf_net_reserve(&tr->phi, n);
+    pf_flow_simulate(&tr->phi, tr->theta.p, n, tr->d, nt, tr->cfg.T / nt, tr->cfg.lambda, X, X,
+                     traj, NULL, work);
+    free(work);
+}
+
+void pf_diagnostics(pf_trainer *tr, pf_diag *dg)
+{
+    const pf_config *c = &tr->cfg;
+    const int n = tr->d1 - tr->d0, d = tr->d, nt = c->steps, d1 = d + 1;
+    const double N = tr->Nd, h = tr->h, lam = c->lambda;
+    pf_net *phi = &tr->phi, *g = &tr->gamma;
+    const pf_real *th = tr->theta.p, *ps = tr->psi.p;
+    /* sums: [gamma(x^T), |grad phi|^2, |HJ|, |R_T|^2, gamma(x^T half step)] */
+    double st[5] = {0, 0, 0, 0, 0}, lipmax = 0;
+
+    pf_reference_draw(c, d, 0, PF_RNG_DIAG_REFERENCE, tr->d0, tr->d1, tr->X0);
+    pf_flow_simulate(phi, th, n, d, nt, h, lam, tr->X0, tr->XT, tr->traj, tr->grads, tr->work);
+    for (int k = 0; k < nt; k++)
+        for (int i = 0; i < n; i++) {
+            const pf_real *gk = tr->grads + ((size_t)k * n + i) * d1;
+            double g2 = sq(gk, d);
+            st[1] += g2;
+            st[2] += fabs(-gk[d] + g2 / (2 * lam));
+        }
+    /* R_T: grad gamma(x^T) vs grad_x phi(x^T, T) */
+    pf_net_value_grad(g, ps, n, tr->XT, tr->fv, tr->G1);
+    for (int i = 0; i < n; i++) st[0] += tr->fv[i];
+    pf_flow_pack(n, d, tr->XT, (pf_real)c->T, tr->XI);
+    pf_net_value_grad(phi, th, n, tr->XI, NULL, tr->gX);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) {
+            double e = tr->G1[(size_t)i * d + j] - tr->gX[(size_t)i * d1 + j];
+            st[3] += e * e;
+        }
+    /* Lipschitz constant seen on interpolates */
+    pf_data_draw(tr->data, 0, PF_RNG_DIAG_DATA, tr->d0, tr->d1, tr->Y);
+    draw_interp(tr, 0, PF_RNG_DIAG_INTERP, tr->d0, tr->d1, tr->S);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++) {
+            size_t q = (size_t)i * d + j;
+            tr->XH[q] = tr->S[i] * tr->Y[q] + (1 - tr->S[i]) * tr->XT[q];
+        }
+    pf_net_value_grad(g, ps, n, tr->XH, NULL, tr->G1);
+    for (int i = 0; i < n; i++) lipmax = fmax(lipmax, sqrt(sq(tr->G1 + (size_t)i * d, d)));
+    /* discretisation invariance: the same batch with 2 Nt steps of h/2 */
+    pf_flow_simulate(phi, th, n, d, 2 * nt, h / 2, lam, tr->X0, tr->XH, NULL, NULL, tr->work);
+    pf_net_forward(g, ps, n, tr->XH, NULL, tr->fv, NULL);
+    for (int i = 0; i < n; i++) st[4] += tr->fv[i];
+    /* Lambda on the diagnostic data batch (uses the diagnostic N) */
+    pf_net_forward(g, ps, n, tr->Y, NULL, tr->fv, NULL);
+    int saveN = tr->N, bad = 0;
+    double bad_s;
+    tr->N = tr->Nd;
+    double Lam = lambda_f(tr, tr->fv, n, NULL, NULL, &bad, &bad_s);
+    tr->N = saveN;
+    if (bad) Lam = NAN;
+    sum_all(st, 5);
+    max_all(&lipmax, 1);
+
+    dg->iteration = (double)tr->iteration;
+    dg->loss_d = tr->last_loss_d;
+    dg->loss_g = tr->last_loss_g;
+    dg->divergence = st[0] / N - Lam;
+    dg->divergence_half_step = st[4] / N - Lam;
+    dg->kinetic = h / (2 * lam * lam * N) * st[1];
+    dg->hj_residual = h / N * st[2];
+    dg->hj_terminal = sqrt(st[3] / N);
+    dg->lipschitz_max = lipmax;
+    dg->grad_norm_phi = pf_params_grad_norm(&tr->theta);
+    dg->grad_norm_gamma = pf_params_grad_norm(&tr->psi);
+    dg->penalty = tr->last_penalty;
+    dg->nu = tr->nu_index != SIZE_MAX ? tr->psi.p[tr->nu_index] : 0;
+}
