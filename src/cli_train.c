@@ -38,7 +38,7 @@ int pf_cli_setup_threads(const pf_config *cfg)
         /* cores of this node shared among the ranks on it: never oversubscribe */
         MPI_Comm node;
         int local = 1;
-        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+        MPI_Comm_split_type(pf_comm(), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
         MPI_Comm_size(node, &local);
         MPI_Comm_free(&node);
         t = omp_get_num_procs() / local;
@@ -58,7 +58,7 @@ static void on_signal(int sig) { g_stop_signal = sig; }
 static int stop_requested(void)
 {
     int s = g_stop_signal;
-    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_INT, MPI_MAX, pf_comm());
     return s;
 }
 
@@ -169,7 +169,7 @@ int pf_cmd_train(int argc, char **argv)
             snprintf(path, sizeof path, "%s", resume);
         }
         int bad = pf_checkpoint_load(&tr, path, err, sizeof err);
-        if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
         if (bad) pf_fail_collective(2, "%s", err[0] ? err : "cannot load checkpoint");
         pf_log("resumed from %s at iteration %ld\n", path, tr.iteration);
     }
@@ -187,7 +187,7 @@ int pf_cmd_train(int argc, char **argv)
     pf_diag dg;
     memset(&dg, 0, sizeof dg);
     const double t_start = pf_now();
-    double t_log = t_start, spi = 0;
+    double t_log = t_start, t_bar = t_start, spi = 0;
     long it_log = tr.iteration;
     int status = 0;
     if (tr.iteration == 0) {
@@ -218,8 +218,11 @@ int pf_cmd_train(int argc, char **argv)
             print_log_line(&tr, &dg, spi, tty);
             t_log = pf_now(); /* diagnostics are not training time */
             it_log = done;
-        } else if (tty) {
+        } else if (tty && now - t_bar >= 0.5) {
+            /* at most two updates a second: mpirun may hand ranks a pty even when its
+             * own output goes to a file */
             print_bar(&tr, done > it_log ? (now - t_log) / (double)(done - it_log) : spi);
+            t_bar = now;
         }
         if (cfg.trajectory_every > 0 && done % cfg.trajectory_every == 0) pf_run_trajectories(run, &tr);
         if (cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0 && done < cfg.iterations)

@@ -7,11 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static MPI_Comm g_comm = MPI_COMM_NULL;
+
+MPI_Comm pf_comm(void) { return g_comm == MPI_COMM_NULL ? MPI_COMM_WORLD : g_comm; }
+void pf_set_comm(MPI_Comm comm) { g_comm = comm; }
+
 int pf_rank(void)
 {
     int init = 0, r = 0;
     MPI_Initialized(&init);
-    if (init) MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    if (init) MPI_Comm_rank(pf_comm(), &r);
     return r;
 }
 
@@ -19,7 +24,7 @@ int pf_nranks(void)
 {
     int init = 0, n = 1;
     MPI_Initialized(&init);
-    if (init) MPI_Comm_size(MPI_COMM_WORLD, &n);
+    if (init) MPI_Comm_size(pf_comm(), &n);
     return n;
 }
 
@@ -38,7 +43,9 @@ void pf_die_at(const char *file, int line, const char *fmt, ...)
     int init = 0, fin = 0;
     MPI_Initialized(&init);
     MPI_Finalized(&fin);
-    if (init && !fin && pf_nranks() > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+    int world = 1;
+    if (init && !fin) MPI_Comm_size(MPI_COMM_WORLD, &world);
+    if (init && !fin && world > 1) MPI_Abort(MPI_COMM_WORLD, 1);
     exit(1);
 }
 

@@ -38,7 +38,7 @@ void pf_params_zero_grad(pf_params *P) { memset(P->g, 0, sizeof(pf_real) * P->n)
 void pf_params_allreduce_grad(pf_params *P)
 {
     if (pf_nranks() == 1) return;
-    MPI_Allreduce(MPI_IN_PLACE, P->g, (int)P->n, PF_MPI_REAL, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, P->g, (int)P->n, PF_MPI_REAL, MPI_SUM, pf_comm());
 }
 
 double pf_params_grad_norm(const pf_params *P)

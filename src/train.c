@@ -28,11 +28,11 @@ void pf_block(int n, int r, int P, int *a, int *b)
 /* Sums and maxima over all ranks (small loss statistics, SPEC §3). */
 static void sum_all(double *v, int n)
 {
-    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, pf_comm());
 }
 static void max_all(double *v, int n)
 {
-    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_MAX, pf_comm());
 }
 
 /* ---- the divergence term Lambda_f (SPEC §1.3) --------------------------------- */
@@ -294,6 +294,14 @@ pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
         /* d/dpsi of sum_i grad gamma(xhat_i) . u_i, u held fixed (SPEC §1.9 item 3) */
         pf_net_forward(g, P->p, n, tr->XH, tr->U, NULL, NULL);
         pf_net_backward(g, P->p, NULL, g->ones, P->g, NULL);
+    }
+    if (c->f == PF_F_KL) {
+        /* DV is invariant under gamma -> gamma + const, so the output bias has an
+         * identically zero gradient.  Its computed value is roundoff whose sign
+         * depends on the summation order, and Adam (which normalises magnitudes) would
+         * turn it into O(lr) steps that differ between rank counts.  Keep it at 0. */
+        const pf_layer *out = &g->layers[g->n_layers - 1];
+        P->g[out->b_off] = 0;
     }
     return status_ok();
 }

@@ -38,7 +38,12 @@ void *pf_calloc_at(size_t n, size_t size, const char *file, int line);
 #define pf_malloc(b) pf_malloc_at((b), __FILE__, __LINE__)
 #define pf_calloc(n, s) pf_calloc_at((n), (s), __FILE__, __LINE__)
 
-/* MPI rank/size of MPI_COMM_WORLD, cached after MPI_Init (0/1 before). */
+/* The communicator proxflow works on: MPI_COMM_WORLD unless pf_set_comm changed it
+ * (the invariance test runs 1-, 2- and 4-rank trainings inside one 4-rank job). */
+#include <mpi.h>
+MPI_Comm pf_comm(void);
+void pf_set_comm(MPI_Comm comm);
+/* Rank and size in pf_comm() (0/1 before MPI_Init). */
 int pf_rank(void);
 int pf_nranks(void);
 

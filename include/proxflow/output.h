@@ -21,6 +21,10 @@ void pf_run_trajectories(pf_run *run, pf_trainer *tr);
 /* Write /samples/generated [n, d] and /samples/reference [n, d] (float32, n = diag_batch). */
 void pf_run_samples(pf_run *run, pf_trainer *tr);
 void pf_run_close(pf_run *run);
+/* Path of the open run.h5, and the number of records in its /diagnostics (after the
+ * resume truncation: what the next pf_run_log appends to). Not collective. */
+const char *pf_run_path(const pf_run *run);
+long pf_run_log_count(const pf_run *run);
 
 /* Checkpoints <out_dir>/checkpoints/ckpt_NNNNNNNN.h5 (iteration = tr->iteration):
  * both networks' parameters and Adam moments (the contiguous buffers), Adam step

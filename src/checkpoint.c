@@ -1,0 +1,521 @@
+/* Checkpoints (SPEC §4): <out>/checkpoints/ckpt_NNNNNNNN.h5 with both networks'
+ * contiguous parameter buffers (p | g | m | v, SPEC §2), Adam step counts, the
+ * iteration (= the counter-based RNG's position, SPEC §3) and the config.
+ *
+ * Writing is collective through MPI-IO into .ckpt_NNNNNNNN.h5.tmp; after the close,
+ * rank 0 fsyncs it, renames it to its final name and fsyncs the directory, so a
+ * ckpt_*.h5 is always complete (the attribute complete = 1, written last, is a second
+ * check).  Loading is serial on each rank (small files, no collective needed) and
+ * refuses, with a message naming the file, anything that is not a complete checkpoint
+ * of the same shapes.  Layout: docs/OUTPUT.md. */
+#include "proxflow/output.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <mpi.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef PF_GIT_COMMIT
+#define PF_GIT_COMMIT "unknown"
+#endif
+
+#define PF_PATH_MAX (PF_STR + 64)
+
+#ifdef PF_USE_FLOAT
+#define PF_H5_NATIVE H5T_NATIVE_FLOAT
+#define PF_H5_FILE H5T_IEEE_F32LE
+#else
+#define PF_H5_NATIVE H5T_NATIVE_DOUBLE
+#define PF_H5_FILE H5T_IEEE_F64LE
+#endif
+
+/* ---- HDF5 error checking (writes): PF_H5CHECK(x) pf_die's on a negative return, naming
+ * the file (variable h5_path in scope), the expression, the line and HDF5's innermost
+ * message. ------------------------------------------------------------------------ */
+#define PF_H5CHECK(x) h5check_at((int64_t)(x), #x, h5_path, __FILE__, __LINE__)
+
+static herr_t h5_walk_cb(unsigned n, const H5E_error2_t *e, void *user)
+{
+    char *why = user;
+    if (n == 0 && e->desc && *e->desc) {
+        char minor[128] = "";
+        H5Eget_msg(e->min_num, NULL, minor, sizeof minor);
+        snprintf(why, 512, "%s%s%s", e->desc, *minor ? " — " : "", minor);
+    }
+    return 0;
+}
+
+static int64_t h5check_at(int64_t r, const char *expr, const char *path, const char *file,
+                          int line)
+{
+    if (r >= 0) return r;
+    char why[512] = "";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_walk_cb, why);
+    pf_die_at(file, line, "HDF5 error on %s: %s failed%s%s", path, expr, *why ? ": " : "",
+              why);
+}
+
+typedef struct { H5E_auto2_t fn; void *data; } h5_quiet;
+static void quiet_begin(h5_quiet *q)
+{
+    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+static void quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
+
+static int mkdir_p(const char *path)
+{
+    char tmp[PF_PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
+    return 0;
+}
+
+/* ---- attributes ------------------------------------------------------------------- */
+
+static void put_attr(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *v,
+                     const char *h5_path)
+{
+    hid_t sp = PF_H5CHECK(H5Screate(H5S_SCALAR));
+    hid_t a = PF_H5CHECK(H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT));
+    PF_H5CHECK(H5Awrite(a, mtype, v));
+    PF_H5CHECK(H5Aclose(a));
+    PF_H5CHECK(H5Sclose(sp));
+}
+static void put_i64(hid_t loc, const char *name, long long v, const char *h5_path)
+{
+    put_attr(loc, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, &v, h5_path);
+}
+static void put_u64(hid_t loc, const char *name, unsigned long long v, const char *h5_path)
+{
+    put_attr(loc, name, H5T_STD_U64LE, H5T_NATIVE_ULLONG, &v, h5_path);
+}
+static void put_f64(hid_t loc, const char *name, double v, const char *h5_path)
+{
+    put_attr(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v, h5_path);
+}
+static void put_str(hid_t loc, const char *name, const char *v, const char *h5_path)
+{
+    hid_t t = PF_H5CHECK(H5Tcopy(H5T_C_S1));
+    PF_H5CHECK(H5Tset_size(t, H5T_VARIABLE));
+    PF_H5CHECK(H5Tset_cset(t, H5T_CSET_UTF8));
+    put_attr(loc, name, t, t, &v, h5_path);
+    PF_H5CHECK(H5Tclose(t));
+}
+
+/* Reading (load, latest): never dies; 0 on success. */
+static int get_i64(hid_t loc, const char *name, long long *v)
+{
+    if (H5Aexists(loc, name) <= 0) return -1;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return -1;
+    hid_t sp = H5Aget_space(a);
+    int ok = sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
+             H5Aread(a, H5T_NATIVE_LLONG, v) >= 0;
+    if (sp >= 0) H5Sclose(sp);
+    H5Aclose(a);
+    return ok ? 0 : -1;
+}
+
+static int get_str(hid_t loc, const char *name, char *out, size_t len)
+{
+    out[0] = 0;
+    if (H5Aexists(loc, name) <= 0) return -1;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) return -1;
+    int ok = 0;
+    hid_t ft = H5Aget_type(a);
+    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_cset(mt, H5Tget_cset(ft)); /* HDF5 does not convert between csets */
+        if (H5Tis_variable_str(ft) > 0) {
+            char *s = NULL;
+            H5Tset_size(mt, H5T_VARIABLE);
+            if (H5Aread(a, mt, &s) >= 0 && s) {
+                snprintf(out, len, "%s", s);
+                H5free_memory(s);
+                ok = 1;
+            }
+        } else {
+            size_t n = H5Tget_size(ft);
+            char *s = calloc(n + 1, 1);
+            H5Tset_size(mt, n + 1);
+            H5Tset_strpad(mt, H5T_STR_NULLTERM);
+            if (s && H5Aread(a, mt, s) >= 0) {
+                snprintf(out, len, "%s", s);
+                ok = 1;
+            }
+            free(s);
+        }
+        H5Tclose(mt);
+    }
+    if (ft >= 0) H5Tclose(ft);
+    H5Aclose(a);
+    return ok ? 0 : -1;
+}
+
+/* ---- writing ------------------------------------------------------------------------ */
+
+/* /<name>/buffer: the whole 4n buffer p | g | m | v in the build's precision, written
+ * by rank 0 in a collective transfer (the other ranks, holding identical parameters,
+ * select none); attributes n_params, adam_t and the optimizer settings. */
+static void write_net(hid_t f, hid_t dxpl, const char *name, const pf_params *P,
+                      const char *h5_path)
+{
+    hid_t g = PF_H5CHECK(H5Gcreate2(f, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    const hsize_t n4 = 4 * (hsize_t)P->n;
+    hid_t fs = PF_H5CHECK(H5Screate_simple(1, &n4, NULL));
+    hid_t dcpl = PF_H5CHECK(H5Pcreate(H5P_DATASET_CREATE));
+    PF_H5CHECK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    PF_H5CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+    hid_t ds = PF_H5CHECK(H5Dcreate2(g, "buffer", PF_H5_FILE, fs, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    hid_t ms = PF_H5CHECK(H5Screate_simple(1, &n4, NULL));
+    if (pf_rank() != 0) {
+        PF_H5CHECK(H5Sselect_none(fs));
+        PF_H5CHECK(H5Sselect_none(ms));
+    }
+    PF_H5CHECK(H5Dwrite(ds, PF_H5_NATIVE, ms, fs, dxpl, P->buf));
+    put_str(ds, "layout", "p|g|m|v: parameters, last gradient, Adam first and second moments", h5_path);
+    PF_H5CHECK(H5Sclose(ms));
+    PF_H5CHECK(H5Dclose(ds));
+    PF_H5CHECK(H5Pclose(dcpl));
+    PF_H5CHECK(H5Sclose(fs));
+    put_u64(g, "n_params", (unsigned long long)P->n, h5_path);
+    put_i64(g, "adam_t", P->t, h5_path);
+    put_f64(g, "lr", P->lr, h5_path);
+    put_f64(g, "beta1", P->beta1, h5_path);
+    put_f64(g, "beta2", P->beta2, h5_path);
+    put_f64(g, "eps", P->eps, h5_path);
+    PF_H5CHECK(H5Gclose(g));
+}
+
+/* fsync a file or directory by name (rank 0); dies naming it on failure. */
+static void fsync_path(const char *path, int dir)
+{
+    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) pf_die("cannot open %s to sync it: %s", path, strerror(errno));
+    if (fsync(fd) && errno != EINVAL && errno != EROFS)
+        pf_die("fsync of %s failed: %s", path, strerror(errno));
+    close(fd);
+}
+
+/* Iterations of the files ckpt_<digits>.h5 in dir (exactly that pattern: temporary
+ * .ckpt_*.h5.tmp and set-aside *.stale files are not listed); malloc'd, sorted
+ * descending; *n their number. */
+static int cmp_desc(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x < y) - (x > y);
+}
+
+static long *list_checkpoints(const char *dir, int *n)
+{
+    *n = 0;
+    DIR *D = opendir(dir);
+    if (!D) return NULL;
+    int cap = 16;
+    long *it = pf_malloc(sizeof(long) * cap);
+    struct dirent *e;
+    while ((e = readdir(D))) {
+        const char *s = e->d_name;
+        if (strncmp(s, "ckpt_", 5)) continue;
+        const char *p = s + 5, *q = p;
+        while (*q >= '0' && *q <= '9') q++;
+        if (q == p || q - p > 18 || strcmp(q, ".h5")) continue;
+        char canon[64];
+        snprintf(canon, sizeof canon, "ckpt_%08ld.h5", strtol(p, NULL, 10));
+        if (strcmp(canon, s)) continue; /* only the names pf_checkpoint_write makes */
+        if (*n == cap) {
+            cap *= 2;
+            long *nit = realloc(it, sizeof(long) * cap);
+            if (!nit) pf_die("out of memory listing %s", dir);
+            it = nit;
+        }
+        it[(*n)++] = strtol(p, NULL, 10);
+    }
+    closedir(D);
+    qsort(it, (size_t)*n, sizeof(long), cmp_desc);
+    return it;
+}
+
+/* Rank 0, after the rename of ckpt_<cur>: files of a later iteration are from a
+ * continuation that was abandoned (the run was resumed from an earlier checkpoint);
+ * they are set aside as *.h5.stale so pf_checkpoint_latest never resumes from them.
+ * Of the rest, the newest `keep` stay. */
+static void prune(const char *dir, long cur, int keep)
+{
+    int n;
+    long *it = list_checkpoints(dir, &n);
+    int kept = 0;
+    for (int k = 0; k < n; k++) {
+        char p[PF_PATH_MAX + 32];
+        snprintf(p, sizeof p, "%s/ckpt_%08ld.h5", dir, it[k]);
+        if (it[k] > cur) {
+            char s[PF_PATH_MAX + 40];
+            snprintf(s, sizeof s, "%s.stale", p);
+            if (rename(p, s) == 0)
+                fprintf(stderr, "proxflow: warning: %s is newer than the checkpoint just written "
+                        "(iteration %ld) and belongs to an abandoned continuation; moved to %s\n",
+                        p, cur, s);
+            continue;
+        }
+        if (++kept <= keep) continue;
+        if (unlink(p) && errno != ENOENT)
+            fprintf(stderr, "proxflow: warning: cannot remove old checkpoint %s: %s\n", p, strerror(errno));
+    }
+    free(it);
+}
+
+void pf_checkpoint_write(const pf_trainer *tr, const char *out_dir, char *path, size_t len)
+{
+    char dir[PF_PATH_MAX], tmp[PF_PATH_MAX + 32], fin[PF_PATH_MAX + 32];
+    if (snprintf(dir, sizeof dir, "%s/checkpoints", out_dir) >= (int)sizeof dir)
+        pf_die("output directory name too long: %s", out_dir);
+    snprintf(tmp, sizeof tmp, "%s/.ckpt_%08ld.h5.tmp", dir, tr->iteration);
+    snprintf(fin, sizeof fin, "%s/ckpt_%08ld.h5", dir, tr->iteration);
+    const char *h5_path = tmp;
+    h5_quiet q;
+    quiet_begin(&q);
+
+    /* rank 0: the directory, and no stale temporary (H5F_ACC_EXCL below) */
+    if (pf_rank() == 0) {
+        if (mkdir_p(dir)) pf_die("cannot create checkpoint directory %s: %s", dir, strerror(errno));
+        if (unlink(tmp) && errno != ENOENT) pf_die("cannot remove stale %s: %s", tmp, strerror(errno));
+    }
+    MPI_Barrier(pf_comm());
+
+    hid_t fapl = PF_H5CHECK(H5Pcreate(H5P_FILE_ACCESS));
+    PF_H5CHECK(H5Pset_fapl_mpio(fapl, pf_comm(), MPI_INFO_NULL));
+    hid_t f = PF_H5CHECK(H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl));
+    PF_H5CHECK(H5Pclose(fapl));
+    hid_t dxpl = PF_H5CHECK(H5Pcreate(H5P_DATASET_XFER));
+    PF_H5CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+
+    write_net(f, dxpl, "potential", &tr->theta, h5_path);
+    write_net(f, dxpl, "discriminator", &tr->psi, h5_path);
+
+    /* root attributes; identical on every rank (collective metadata) */
+    char now[32] = "";
+    if (pf_rank() == 0) {
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    MPI_Bcast(now, sizeof now, MPI_CHAR, 0, pf_comm());
+    char *ini = pf_config_to_ini(&tr->cfg);
+    if (!ini) pf_die("out of memory formatting the configuration for %s", tmp);
+    put_str(f, "program", "proxflow", h5_path);
+    put_str(f, "version", PF_VERSION, h5_path);
+    put_str(f, "git_commit", PF_GIT_COMMIT, h5_path);
+    put_str(f, "created", now, h5_path);
+    put_i64(f, "iteration", tr->iteration, h5_path);
+    put_i64(f, "rng_iteration", tr->iteration, h5_path); /* counter-based RNG: position = iteration */
+    put_u64(f, "seed", (unsigned long long)tr->cfg.seed, h5_path);
+    put_str(f, "precision", PF_REAL_NAME, h5_path);
+    put_i64(f, "data_dim", tr->d, h5_path);
+    put_i64(f, "ranks", pf_nranks(), h5_path);
+    put_i64(f, "nu_index", tr->nu_index == SIZE_MAX ? -1 : (long long)tr->nu_index, h5_path);
+    put_str(f, "config", ini, h5_path);
+    free(ini);
+    PF_H5CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL));
+    put_i64(f, "complete", 1, h5_path); /* last */
+    PF_H5CHECK(H5Pclose(dxpl));
+    PF_H5CHECK(H5Fclose(f));
+    MPI_Barrier(pf_comm());
+
+    /* rank 0: durable, then atomically visible under its final name, then pruned */
+    if (pf_rank() == 0) {
+        fsync_path(tmp, 0);
+        if (rename(tmp, fin)) pf_die("cannot rename %s to %s: %s", tmp, fin, strerror(errno));
+        fsync_path(dir, 1);
+        prune(dir, tr->iteration, tr->cfg.keep > 0 ? tr->cfg.keep : 1);
+    }
+    MPI_Barrier(pf_comm());
+    quiet_end(&q);
+    if (path && len) snprintf(path, len, "%s", fin);
+}
+
+/* ---- loading ------------------------------------------------------------------------ */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return 1;
+}
+
+/* Read one network into buf (4n, caller's), checking its attributes and shape. */
+static int read_net(hid_t f, const char *path, const char *name, const pf_params *P,
+                    pf_real *buf, long long *t, char *err, size_t errlen)
+{
+    if (H5Lexists(f, name, H5P_DEFAULT) <= 0)
+        return fail(err, errlen, "%s: not a proxflow checkpoint (no group /%s)", path, name);
+    hid_t g = H5Gopen2(f, name, H5P_DEFAULT);
+    if (g < 0) return fail(err, errlen, "%s: cannot open /%s (corrupt file?)", path, name);
+    long long np = 0;
+    int rc = 0;
+    if (get_i64(g, "n_params", &np) || get_i64(g, "adam_t", t)) {
+        rc = fail(err, errlen, "%s: not a proxflow checkpoint (attribute n_params or adam_t of /%s missing)",
+                  path, name);
+    } else if ((unsigned long long)np != (unsigned long long)P->n) {
+        rc = fail(err, errlen, "%s: %s has %lld parameters, this config %zu (different widths%s?)", path,
+                  name, np, P->n, !strcmp(name, "discriminator") ? " or divergence f" : "");
+    } else if (*t < 0) {
+        rc = fail(err, errlen, "%s: %s has a negative Adam step count %lld", path, name, *t);
+    } else {
+        hid_t ds = H5Dopen2(g, "buffer", H5P_DEFAULT);
+        if (ds < 0) {
+            rc = fail(err, errlen, "%s: no dataset /%s/buffer (not a proxflow checkpoint?)", path, name);
+        } else {
+            hid_t sp = H5Dget_space(ds), ty = H5Dget_type(ds);
+            hssize_t cnt = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+            if (cnt != (hssize_t)(4 * P->n))
+                rc = fail(err, errlen, "%s: /%s/buffer has %lld values, expected 4 x %zu", path, name,
+                          (long long)cnt, P->n);
+            else if (ty < 0 || H5Tget_class(ty) != H5T_FLOAT || H5Tget_size(ty) != sizeof(pf_real))
+                rc = fail(err, errlen, "%s: /%s/buffer is not stored as %s", path, name, PF_REAL_NAME);
+            else if (H5Dread(ds, PF_H5_NATIVE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+                rc = fail(err, errlen, "%s: cannot read /%s/buffer (truncated or corrupt file)", path, name);
+            if (ty >= 0) H5Tclose(ty);
+            if (sp >= 0) H5Sclose(sp);
+            H5Dclose(ds);
+        }
+    }
+    H5Gclose(g);
+    return rc;
+}
+
+int pf_checkpoint_load(pf_trainer *tr, const char *path, char *err, size_t errlen)
+{
+    h5_quiet q;
+    quiet_begin(&q);
+    int rc = 0;
+    hid_t f = -1;
+    pf_real *bt = NULL, *bp = NULL;
+    long long it = 0, rit = 0, complete = 0, dim = 0, tt = 0, tp = 0;
+    char prec[32], ver[64];
+
+    if (access(path, R_OK)) {
+        rc = fail(err, errlen, "%s: cannot read checkpoint: %s", path, strerror(errno));
+        goto out;
+    }
+    if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        rc = fail(err, errlen, "%s: not a readable HDF5 file (truncated, corrupt, or not a checkpoint)", path);
+        goto out;
+    }
+    /* every attribute present */
+    static const char *const need[] = {"complete", "iteration", "rng_iteration", "precision",
+                                       "data_dim", "config", "version"};
+    for (size_t k = 0; k < sizeof need / sizeof need[0]; k++)
+        if (H5Aexists(f, need[k]) <= 0) {
+            rc = fail(err, errlen, "%s: not a proxflow checkpoint (attribute '%s' missing)", path, need[k]);
+            goto out;
+        }
+    if (get_i64(f, "complete", &complete) || complete != 1) {
+        rc = fail(err, errlen, "%s: incomplete checkpoint (complete = %lld)", path, complete);
+        goto out;
+    }
+    const char *unreadable = get_i64(f, "iteration", &it)                ? "iteration"
+                             : get_i64(f, "rng_iteration", &rit)         ? "rng_iteration"
+                             : get_i64(f, "data_dim", &dim)              ? "data_dim"
+                             : get_str(f, "precision", prec, sizeof prec) ? "precision"
+                             : get_str(f, "version", ver, sizeof ver)     ? "version"
+                                                                          : NULL;
+    if (unreadable) {
+        rc = fail(err, errlen, "%s: attribute '%s' unreadable or of the wrong type (corrupt checkpoint?)",
+                  path, unreadable);
+        goto out;
+    }
+    if (it < 0 || rit != it) {
+        rc = fail(err, errlen, "%s: inconsistent iteration %lld / rng_iteration %lld", path, it, rit);
+        goto out;
+    }
+    if (strcmp(prec, PF_REAL_NAME)) {
+        rc = fail(err, errlen, "%s: written in %s precision, this build is %s (PROXFLOW_FLOAT)", path, prec,
+                  PF_REAL_NAME);
+        goto out;
+    }
+    if (dim != tr->d) {
+        rc = fail(err, errlen, "%s: data dimension %lld, this config %d (different data source?)", path, dim,
+                  tr->d);
+        goto out;
+    }
+    /* both networks into scratch first: tr is untouched unless everything loads */
+    bt = pf_malloc(sizeof(pf_real) * 4 * (tr->theta.n ? tr->theta.n : 1));
+    bp = pf_malloc(sizeof(pf_real) * 4 * (tr->psi.n ? tr->psi.n : 1));
+    if ((rc = read_net(f, path, "potential", &tr->theta, bt, &tt, err, errlen))) goto out;
+    if ((rc = read_net(f, path, "discriminator", &tr->psi, bp, &tp, err, errlen))) goto out;
+
+    memcpy(tr->theta.buf, bt, sizeof(pf_real) * 4 * tr->theta.n);
+    memcpy(tr->psi.buf, bp, sizeof(pf_real) * 4 * tr->psi.n);
+    tr->theta.t = (long)tt;
+    tr->psi.t = (long)tp;
+    tr->iteration = (long)it;
+    if (err && errlen) err[0] = 0;
+out:
+    free(bt);
+    free(bp);
+    if (f >= 0) H5Fclose(f);
+    quiet_end(&q);
+    return rc;
+}
+
+/* Opens, and complete == 1 with both parameter buffers present. */
+static int is_complete(const char *path)
+{
+    if (H5Fis_hdf5(path) <= 0) return 0;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return 0;
+    long long c = 0;
+    int ok = get_i64(f, "complete", &c) == 0 && c == 1 &&
+             H5Lexists(f, "potential", H5P_DEFAULT) > 0 &&
+             H5Lexists(f, "potential/buffer", H5P_DEFAULT) > 0 &&
+             H5Lexists(f, "discriminator", H5P_DEFAULT) > 0 &&
+             H5Lexists(f, "discriminator/buffer", H5P_DEFAULT) > 0;
+    H5Fclose(f);
+    return ok;
+}
+
+int pf_checkpoint_latest(const char *out_dir, char *path, size_t len)
+{
+    char dir[PF_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/checkpoints", out_dir);
+    h5_quiet q;
+    quiet_begin(&q);
+    int n, found = 0;
+    long *it = list_checkpoints(dir, &n);
+    for (int k = 0; k < n && !found; k++) {
+        char p[PF_PATH_MAX + 32];
+        snprintf(p, sizeof p, "%s/ckpt_%08ld.h5", dir, it[k]);
+        if (is_complete(p)) {
+            if (path && len) snprintf(path, len, "%s", p);
+            found = 1;
+        }
+    }
+    free(it);
+    quiet_end(&q);
+    return found ? 0 : 1;
+}
