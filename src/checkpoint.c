@@ -336,6 +336,7 @@ void pf_checkpoint_write(const pf_trainer *tr, const char *out_dir, char *path, 
     put_str(f, "config", ini, h5_path);
     free(ini);
     PF_H5CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL));
+    pf_fault_point("checkpoint_write"); /* tests: a kill while the file is half written */
     put_i64(f, "complete", 1, h5_path); /* last */
     PF_H5CHECK(H5Pclose(dxpl));
     PF_H5CHECK(H5Fclose(f));

@@ -122,7 +122,7 @@ int pf_cmd_train(int argc, char **argv)
         } else if (!strncmp(a, "--set=", 6)) {
             sets[n_sets++] = (char *)a + 6;
         } else if (a[0] == '-' && a[1]) {
-            usage_error("unknown option", a);
+            pf_fail_collective(2, "train: unknown option '%s' (see proxflow --help)", a);
         } else if (!config_path) {
             config_path = a;
         } else {

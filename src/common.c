@@ -5,7 +5,9 @@
 #include <mpi.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 static MPI_Comm g_comm = MPI_COMM_NULL;
 
@@ -92,3 +94,33 @@ void pf_log(const char *fmt, ...)
 }
 
 double pf_now(void) { return MPI_Wtime(); }
+
+void pf_fault_point(const char *point)
+{
+    const char *spec = getenv("PROXFLOW_FAULT");
+    if (!spec || !*spec) return;
+    char name[64] = "", action[16] = "die";
+    int rank = -1, nth = 1;
+    size_t k = strcspn(spec, "@#:");
+    if (k >= sizeof name) return;
+    memcpy(name, spec, k);
+    name[k] = 0;
+    if (strcmp(name, point)) return;
+    for (const char *p = spec + k; *p;) {
+        char c = *p++;
+        if (c == '@') rank = (int)strtol(p, (char **)&p, 10);
+        else if (c == '#') nth = (int)strtol(p, (char **)&p, 10);
+        else if (c == ':') {
+            snprintf(action, sizeof action, "%s", p);
+            break;
+        }
+    }
+    int wrank = 0, init = 0;
+    MPI_Initialized(&init);
+    if (init) MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
+    if (rank >= 0 && rank != wrank) return;
+    static int hits = 0; /* one process, one injected fault: a counter suffices */
+    if (++hits != nth) return;
+    if (!strcmp(action, "kill")) raise(SIGKILL);
+    pf_die("injected fault at '%s' (PROXFLOW_FAULT=%s)", point, spec);
+}

@@ -371,6 +371,7 @@ pf_run *pf_run_open(const pf_trainer *tr, const char *out_dir, int threads, int 
  * ranks select none), then flush so a reader sees it while the run trains (SPEC §4). */
 void pf_run_log(pf_run *run, const pf_diag *dg)
 {
+    pf_fault_point("run_log");
     const char *h5_path = run->path;
     h5_quiet q;
     quiet_begin(&q);

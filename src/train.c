@@ -144,6 +144,7 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
     pf_block(tr->Nd, r, P, &tr->d0, &tr->d1);
     tr->nmax = tr->n_local > tr->d1 - tr->d0 ? tr->n_local : tr->d1 - tr->d0;
     if (tr->nmax < 1) tr->nmax = 1;
+    pf_fault_point("data_open");
     tr->data = pf_data_open(cfg, tr->N, tr->i0, tr->i1);
     tr->d = pf_data_dim(tr->data);
     pf_data_image_shape(tr->data, &tr->H, &tr->W, &tr->C);

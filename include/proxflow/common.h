@@ -50,6 +50,13 @@ int pf_nranks(void);
 /* Print on rank 0 only. */
 void pf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Fault injection for the reliability tests (docs/RELIABILITY.md).  With the
+ * environment variable PROXFLOW_FAULT = "POINT[@RANK][#N][:ACTION]", the N-th time
+ * (default 1st) rank RANK (default any) passes POINT, ACTION happens: "die" (default,
+ * a pf_die error naming the point) or "kill" (SIGKILL to itself).  Points:
+ * data_open, checkpoint_write, run_log. */
+void pf_fault_point(const char *point);
+
 /* Wall clock seconds (MPI_Wtime). */
 double pf_now(void);
 

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# End-to-end tests of `proxflow train` (SPEC §3-§5): run.h5 layout, bit-exact resume on
+# 1 and 2 ranks, SIGKILL during a checkpoint write, SIGTERM checkpoint-and-exit,
+# an error on one rank only, 1- vs 2-rank trajectories, the four modes, CLI errors.
+set -euo pipefail
+BIN=${PROXFLOW_BIN:?}
+SRC=${PROXFLOW_SOURCE_DIR:?}
+PY=/usr/bin/python3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0; passes=0
+ok()   { echo "ok   $*"; passes=$((passes+1)); }
+bad()  { echo "FAIL $*"; fails=$((fails+1)); }
+run1() { timeout 120 "$BIN" "$@"; }
+run2() { timeout 120 mpirun -n 2 --oversubscribe "$BIN" "$@"; }
+
+cat > "$T/tiny.ini" <<INI
+[flow]
+steps = 4
+lambda = 0.5
+[potential]
+widths = 16,16
+[discriminator]
+widths = 16,16
+[train]
+iterations = 20
+batch = 30
+n_disc = 2
+seed = 7
+[data]
+source = sphere
+dim = 4
+manifold_dim = 1
+[output]
+log_every = 5
+checkpoint_every = 5
+trajectory_every = 10
+n_traj = 12
+diag_batch = 30
+keep = 10
+INI
+
+# compare two checkpoints' buffers bit for bit
+same_ckpt() {
+  $PY - "$1" "$2" <<'PYEOF'
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+for g in ("potential", "discriminator"):
+    x, y = a[g + "/buffer"][...], b[g + "/buffer"][...]
+    if x.shape != y.shape or x.tobytes() != y.tobytes():
+        print(g, "differs: max abs", np.max(np.abs(x - y)) if x.shape == y.shape else "shape"); sys.exit(1)
+    if a[g].attrs["adam_t"] != b[g].attrs["adam_t"]: print(g, "adam_t differs"); sys.exit(1)
+if a.attrs["iteration"] != b.attrs["iteration"]: print("iteration differs"); sys.exit(1)
+PYEOF
+}
+
+# 1. a 2-rank run and the layout of run.h5 (SPEC §4)
+run2 train "$T/tiny.ini" --out "$T/a2" > "$T/a2.log" 2>&1 && ok "2-rank training" || { bad "2-rank training"; cat "$T/a2.log"; }
+grep -q "proxflow: done: 20 iterations" "$T/a2.log" && ok "summary line" || bad "summary line"
+$PY "$SRC/tests/check_run_h5.py" "$T/a2/run.h5" 5 > "$T/check.log" 2>&1 && ok "run.h5 layout (check_run_h5.py)" || { bad "run.h5 layout"; cat "$T/check.log"; }
+
+# 2. bit-exact resume: 20 straight vs 10 + resume + 10, on 1 and on 2 ranks
+for np in 1 2; do
+  r=run$np
+  $r train "$T/tiny.ini" --out "$T/s$np" > /dev/null 2>&1
+  $r train "$T/tiny.ini" --out "$T/h$np" --set train.iterations=10 > /dev/null 2>&1
+  $r train "$T/tiny.ini" --out "$T/h$np" --resume latest > "$T/h$np.log" 2>&1
+  grep -q "resumed from .*ckpt_00000010.h5 at iteration 10" "$T/h$np.log" && ok "resume picks ckpt 10 ($np ranks)" || bad "resume message ($np ranks)"
+  same_ckpt "$T/s$np/checkpoints/ckpt_00000020.h5" "$T/h$np/checkpoints/ckpt_00000020.h5" \
+    && ok "bit-exact resume on $np rank(s)" || bad "bit-exact resume on $np rank(s)"
+done
+# the resumed run's diagnostics continue without duplicates
+$PY - "$T/h1/run.h5" <<'PYEOF' && ok "resumed diagnostics continuous" || bad "resumed diagnostics continuous"
+import sys, h5py, numpy as np
+it = h5py.File(sys.argv[1], "r")["diagnostics/iteration"][...]
+assert list(it) == [0, 5, 10, 15, 20], it
+PYEOF
+
+# 3. SIGKILL while a checkpoint is being written (the 3rd: iteration 15)
+set +e
+PROXFLOW_FAULT="checkpoint_write#3:kill" run1 train "$T/tiny.ini" --out "$T/k" > "$T/k.log" 2>&1
+rc=$?
+set -e
+[ $rc -ne 0 ] && ok "killed mid-checkpoint (exit $rc)" || bad "fault injection did not kill"
+ls -A "$T/k/checkpoints" | grep -q "\.tmp" && ok "half-written checkpoint left only as .tmp" || bad "no .tmp left"
+[ ! -e "$T/k/checkpoints/ckpt_00000015.h5" ] && ok "no incomplete ckpt_00000015.h5" || bad "incomplete checkpoint visible"
+run1 train "$T/tiny.ini" --out "$T/k" --resume latest > "$T/k2.log" 2>&1 && ok "resume after kill" || { bad "resume after kill"; cat "$T/k2.log"; }
+grep -q "ckpt_00000010.h5 at iteration 10" "$T/k2.log" && ok "--resume latest picked the previous checkpoint" || bad "latest after kill"
+same_ckpt "$T/s1/checkpoints/ckpt_00000020.h5" "$T/k/checkpoints/ckpt_00000020.h5" \
+  && ok "killed + resumed run equals the uninterrupted one" || bad "killed + resumed differs"
+
+# 4. SIGTERM: checkpoint at the next iteration boundary, exit 0, resumable (1 and 2 ranks)
+for np in 1 2; do
+  r=run$np
+  $r train "$T/tiny.ini" --out "$T/t$np" --set train.iterations=100000 --set output.checkpoint_every=0 > "$T/t$np.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do grep -q "\[ *5/" "$T/t$np.log" 2>/dev/null && break; sleep 0.1; done
+  # signal one rank process (as Slurm's --signal does)
+  target=$(pgrep -f "$BIN train $T/tiny.ini --out $T/t$np" | tail -n 1)
+  kill -TERM "$target"
+  set +e; wait $pid; rc=$?; set -e
+  [ $rc -eq 0 ] && ok "SIGTERM exits 0 ($np ranks)" || { bad "SIGTERM exit $rc ($np ranks)"; cat "$T/t$np.log"; }
+  grep -q "SIGTERM received: checkpoint" "$T/t$np.log" && ok "SIGTERM checkpoint message ($np ranks)" || bad "SIGTERM message ($np ranks)"
+  n=$(ls "$T/t$np/checkpoints" | grep -c '^ckpt_.*\.h5$' || true)
+  [ "$n" -ge 1 ] && ok "SIGTERM wrote a checkpoint ($np ranks)" || bad "SIGTERM no checkpoint ($np ranks)"
+  it=$(ls "$T/t$np/checkpoints" | grep '^ckpt_' | sed 's/ckpt_0*\([0-9]*\)\.h5/\1/' | sort -n | tail -1)
+  $r train "$T/tiny.ini" --out "$T/t$np" --resume latest --set train.iterations=$((it + 5)) > "$T/t${np}b.log" 2>&1 \
+    && grep -q "done: $((it + 5)) iterations" "$T/t${np}b.log" && ok "resume after SIGTERM continues ($np ranks)" \
+    || { bad "resume after SIGTERM ($np ranks)"; cat "$T/t${np}b.log"; }
+done
+
+# 5. an error on rank 1 only ends the whole job promptly, with the message
+start=$(date +%s.%N)
+set +e
+PROXFLOW_FAULT="data_open@1" run2 train "$T/tiny.ini" --out "$T/e" > "$T/e.log" 2>&1
+rc=$?
+set -e
+secs=$(echo "$(date +%s.%N) - $start" | bc)
+[ $rc -ne 0 ] && ok "rank-1 error: non-zero exit ($rc)" || bad "rank-1 error exit 0"
+grep -q "error (rank 1): injected fault at 'data_open'" "$T/e.log" && ok "rank-1 error message names the rank" || { bad "rank-1 message"; cat "$T/e.log"; }
+[ "$(echo "$secs < 20" | bc)" = 1 ] && ok "rank-1 error ended the job in ${secs}s" || bad "rank-1 error took ${secs}s"
+
+# 6. trajectories written by 2 ranks equal those written by 1 rank
+$PY - "$T/s1/run.h5" "$T/a2/run.h5" <<'PYEOF' && ok "1- vs 2-rank trajectories agree" || bad "trajectories differ"
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+for k in a["trajectories"]:
+    x, y = a["trajectories"][k][...], b["trajectories"][k][...]
+    assert x.shape == y.shape == (5, 12, 4), (k, x.shape)
+    d = np.max(np.abs(x - y)); assert d <= 1e-5, (k, d)
+PYEOF
+
+# 7. the four modes; `none` on manifold data trains or stops with the non-finite message
+for mode in w1w2 w1 w2 none; do
+  set +e
+  run1 train "$T/tiny.ini" --out "$T/m_$mode" --set flow.mode=$mode --set flow.lambda=0.05 --set train.iterations=30 > "$T/m_$mode.log" 2>&1
+  rc=$?
+  set -e
+  if [ $rc -eq 0 ]; then ok "mode $mode trains"
+  elif [ $rc -eq 3 ] && grep -q "non-finite .* at iteration" "$T/m_$mode.log"; then ok "mode $mode stopped cleanly: $(grep -m1 -o 'non-finite.*iteration [0-9]*' "$T/m_$mode.log")"
+  else bad "mode $mode: exit $rc"; cat "$T/m_$mode.log"; fi
+done
+
+# 8. command-line errors
+expect_err() { # expected-substring args...
+  local want=$1; shift
+  set +e; out=$(run1 "$@" 2>&1); rc=$?; set -e
+  if [ $rc -ne 0 ] && grep -q -- "$want" <<<"$out"; then ok "error: $want"; else bad "expected '$want' (exit $rc): $out"; fi
+}
+expect_err "unknown option '--bogus'" train "$T/tiny.ini" --bogus
+expect_err "missing value after --set" train "$T/tiny.ini" --set
+expect_err "no config file given" train
+expect_err "already exists" train "$T/tiny.ini" --out "$T/a2"
+expect_err "unknown command 'trian'" trian "$T/tiny.ini"
+expect_err "lambda" train "$T/tiny.ini" --set flow.lambda=-1 --out "$T/x1"
+expect_err "no complete checkpoint" train "$T/tiny.ini" --out "$T/x2" --resume latest
+
+echo "$passes passed, $fails failed"
+[ $fails -eq 0 ]
