@@ -104,6 +104,7 @@ void pf_net_init_from_config(pf_net *net, const pf_net_config *nc, int d, int H,
 void pf_net_free(pf_net *net)
 {
     for (int l = 0; l <= net->n_layers; l++) free(net->buf[l]);
+    for (int l = 0; l < net->n_layers; l++) free(net->d1[l]), free(net->d2[l]);
     free(net->gA);
     free(net->gB);
     free(net->argmax);
@@ -125,6 +126,15 @@ void pf_net_reserve(pf_net *net, int n)
         if (dl > maxd) maxd = dl;
         free(net->buf[l]);
         net->buf[l] = pf_malloc(sizeof(pf_real) * 2 * (size_t)n * dl);
+        if (l < net->n_layers) {
+            free(net->d1[l]);
+            free(net->d2[l]);
+            net->d1[l] = net->d2[l] = NULL;
+            if (net->layers[l].kind == PF_LAYER_ACT) {
+                net->d1[l] = pf_malloc(sizeof(pf_real) * (size_t)n * dl);
+                net->d2[l] = pf_malloc(sizeof(pf_real) * (size_t)n * dl);
+            }
+        }
     }
     free(net->gA);
     free(net->gB);
@@ -168,9 +178,10 @@ double pf_net_forward_flops(const pf_net *net, int n)
 
 /* Z[rows x out] = A[rows x in] W^T; bias on the value rows only (a tangent has none). */
 static void dense_forward(const pf_layer *L, const pf_real *p, int n, int rows,
-                          const pf_real *A, pf_real *Z)
+                          const pf_real *A, pf_real *Z, double *flops)
 {
     const int in = L->in_dim, out = L->out_dim;
+    *flops += 2.0 * rows * in * out;
     PF_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1, A, in, p + L->w_off, in,
             0, Z, out);
     const pf_real *b = p + L->b_off;
@@ -182,9 +193,11 @@ static void dense_forward(const pf_layer *L, const pf_real *p, int n, int rows,
 /* Given G = dS/dZ [rows x out]: grad W += G^T A, grad b += sum of value rows of G,
  * gA = G W (if gA). */
 static void dense_backward(const pf_layer *L, const pf_real *p, int n, int rows,
-                           const pf_real *A, const pf_real *G, pf_real *grad, pf_real *gA)
+                           const pf_real *A, const pf_real *G, pf_real *grad, pf_real *gA,
+                           double *flops)
 {
     const int in = L->in_dim, out = L->out_dim;
+    *flops += 2.0 * rows * in * out * ((grad != NULL) + (gA != NULL));
     if (grad) {
         PF_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows, 1, G, out, A, in, 1,
                 grad + L->w_off, in);
@@ -203,53 +216,77 @@ static void dense_backward(const pf_layer *L, const pf_real *p, int n, int rows,
 
 /* ---- activation layer ---------------------------------------------------------- */
 
-/* a = sigma(z); da = sigma'(z) dz.  The last `pass` columns are copied. */
-static void act_forward(const pf_layer *L, int n, int tangent, const pf_real *Z, pf_real *A)
+/* Element-wise sigma, sigma', sigma'' of one row segment; the switch sits outside the
+ * loop so each case is a tight loop over one function. */
+static void act_eval(pf_act a, int m, const pf_real *z, pf_real *s, pf_real *ds, pf_real *d2s)
+{
+    switch (a) {
+    case PF_ACT_TANH:
+        for (int j = 0; j < m; j++) {
+            pf_real t = tanh(z[j]), q = 1 - t * t;
+            s[j] = t;
+            ds[j] = q;
+            d2s[j] = -2 * t * q;
+        }
+        break;
+    case PF_ACT_RELU:
+        for (int j = 0; j < m; j++) {
+            int on = z[j] > 0;
+            s[j] = on ? z[j] : 0;
+            ds[j] = on;
+            d2s[j] = 0;
+        }
+        break;
+    default:
+        for (int j = 0; j < m; j++) pf_activation(a, z[j], &s[j], &ds[j], &d2s[j]);
+    }
+}
+
+/* a = sigma(z); da = sigma'(z) dz.  sigma' and sigma'' of the value rows are kept
+ * (D1, D2) so the backward pass does not evaluate the activation again.  The last
+ * `pass` columns are copied. */
+static void act_forward(const pf_layer *L, int n, int tangent, const pf_real *Z, pf_real *A,
+                        pf_real *D1, pf_real *D2)
 {
     const int dim = L->in_dim, na = dim - L->pass;
 #pragma omp parallel for schedule(static) if ((size_t)n * dim > PF_OMP_MIN)
     for (int i = 0; i < n; i++) {
-        const pf_real *z = Z + (size_t)i * dim;
-        pf_real *a = A + (size_t)i * dim;
-        const pf_real *dz = Z + (size_t)(n + i) * dim;
-        pf_real *da = A + (size_t)(n + i) * dim;
-        for (int j = 0; j < na; j++) {
-            pf_real s, ds, d2s;
-            pf_activation(L->act, z[j], &s, &ds, &d2s);
-            a[j] = s;
-            if (tangent) da[j] = ds * dz[j];
-        }
-        for (int j = na; j < dim; j++) {
-            a[j] = z[j];
-            if (tangent) da[j] = dz[j];
+        const pf_real *z = Z + (size_t)i * dim, *dz = Z + (size_t)(n + i) * dim;
+        pf_real *a = A + (size_t)i * dim, *da = A + (size_t)(n + i) * dim;
+        pf_real *d1 = D1 + (size_t)i * dim, *d2 = D2 + (size_t)i * dim;
+        act_eval(L->act, na, z, a, d1, d2);
+        for (int j = na; j < dim; j++) a[j] = z[j];
+        if (tangent) {
+            for (int j = 0; j < na; j++) da[j] = d1[j] * dz[j];
+            for (int j = na; j < dim; j++) da[j] = dz[j];
         }
     }
 }
 
 /* gz = ga sigma'(z) + gda sigma''(z) dz;  gdz = gda sigma'(z).  In place is fine. */
 static void act_backward(const pf_layer *L, int n, int tangent, const pf_real *Z,
-                         const pf_real *G, pf_real *GZ)
+                         const pf_real *D1, const pf_real *D2, const pf_real *G, pf_real *GZ)
 {
     const int dim = L->in_dim, na = dim - L->pass;
 #pragma omp parallel for schedule(static) if ((size_t)n * dim > PF_OMP_MIN)
     for (int i = 0; i < n; i++) {
-        const pf_real *z = Z + (size_t)i * dim, *dz = Z + (size_t)(n + i) * dim;
+        const pf_real *dz = Z + (size_t)(n + i) * dim;
+        const pf_real *d1 = D1 + (size_t)i * dim, *d2 = D2 + (size_t)i * dim;
         const pf_real *ga = G + (size_t)i * dim, *gda = G + (size_t)(n + i) * dim;
         pf_real *gz = GZ + (size_t)i * dim, *gdz = GZ + (size_t)(n + i) * dim;
-        for (int j = 0; j < na; j++) {
-            pf_real s, ds, d2s;
-            pf_activation(L->act, z[j], &s, &ds, &d2s);
-            if (tangent) {
+        if (tangent) {
+            for (int j = 0; j < na; j++) {
                 pf_real g2 = gda[j];
-                gz[j] = ga[j] * ds + g2 * d2s * dz[j];
-                gdz[j] = g2 * ds;
-            } else {
-                gz[j] = ga[j] * ds;
+                gz[j] = ga[j] * d1[j] + g2 * d2[j] * dz[j];
+                gdz[j] = g2 * d1[j];
             }
-        }
-        for (int j = na; j < dim; j++) {
-            gz[j] = ga[j];
-            if (tangent) gdz[j] = gda[j];
+            for (int j = na; j < dim; j++) {
+                gz[j] = ga[j];
+                gdz[j] = gda[j];
+            }
+        } else {
+            for (int j = 0; j < na; j++) gz[j] = ga[j] * d1[j];
+            for (int j = na; j < dim; j++) gz[j] = ga[j];
         }
     }
 }
@@ -269,8 +306,10 @@ void pf_net_forward(pf_net *net, const pf_real *params, int n, const pf_real *X,
     for (int l = 0; l < net->n_layers; l++) {
         const pf_layer *L = &net->layers[l];
         switch (L->kind) {
-        case PF_LAYER_DENSE: dense_forward(L, params, n, rows, net->buf[l], net->buf[l + 1]); break;
-        case PF_LAYER_ACT: act_forward(L, n, tangent, net->buf[l], net->buf[l + 1]); break;
+        case PF_LAYER_DENSE: dense_forward(L, params, n, rows, net->buf[l], net->buf[l + 1], &net->flops); break;
+        case PF_LAYER_ACT:
+            act_forward(L, n, tangent, net->buf[l], net->buf[l + 1], net->d1[l], net->d2[l]);
+            break;
         default: pf_die("layer kind %d not supported", (int)L->kind);
         }
     }
@@ -295,9 +334,12 @@ void pf_net_backward(pf_net *net, const pf_real *params, const pf_real *w, const
         const int need_in = l > 0 || gX != NULL;
         switch (L->kind) {
         case PF_LAYER_DENSE:
-            dense_backward(L, params, n, rows, net->buf[l], G, grad, need_in ? Gn : NULL);
+            dense_backward(L, params, n, rows, net->buf[l], G, grad, need_in ? Gn : NULL,
+                           &net->flops);
             break;
-        case PF_LAYER_ACT: act_backward(L, n, tangent, net->buf[l], G, Gn); break;
+        case PF_LAYER_ACT:
+            act_backward(L, n, tangent, net->buf[l], net->d1[l], net->d2[l], G, Gn);
+            break;
         default: pf_die("layer kind %d not supported", (int)L->kind);
         }
         if (!need_in) return;

@@ -237,9 +237,12 @@ pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
     pf_net *g = &tr->gamma;
     pf_params *P = &tr->psi;
 
+    const double t0 = pf_now();
     pf_reference_draw(c, d, it, PF_PURPOSE(PF_RNG_REFERENCE, k), tr->i0, tr->i1, tr->X0);
     pf_flow_simulate(&tr->phi, tr->theta.p, n, d, c->steps, tr->h, c->lambda, tr->X0, tr->XT,
                      NULL, NULL, tr->work);
+    const double t1 = pf_now();
+    tr->t_sim += t1 - t0;
     pf_data_draw(tr->data, it, PF_PURPOSE(PF_RNG_DATA, k), tr->i0, tr->i1, tr->Y);
     pf_params_zero_grad(P);
 
@@ -304,6 +307,7 @@ pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
         const pf_layer *out = &g->layers[g->n_layers - 1];
         P->g[out->b_off] = 0;
     }
+    tr->t_disc += pf_now() - t1;
     return status_ok();
 }
 
@@ -311,10 +315,14 @@ pf_status pf_disc_step(pf_trainer *tr, int k)
 {
     pf_status s = pf_disc_loss_grad(tr, k);
     if (s.bad) return s;
+    double t0 = pf_now();
     pf_params_allreduce_grad(&tr->psi);
+    double t1 = pf_now();
+    tr->t_reduce += t1 - t0;
     double gn = pf_params_grad_norm(&tr->psi);
     if (!isfinite(gn)) return status_bad(tr, "discriminator gradient grad_norm_gamma", gn);
     pf_params_adam_step(&tr->psi);
+    tr->t_disc += pf_now() - t1;
     return s;
 }
 
@@ -331,8 +339,11 @@ pf_status pf_potential_loss_grad(pf_trainer *tr)
     pf_net *phi = &tr->phi;
     pf_params *P = &tr->theta;
 
+    const double t0 = pf_now();
     pf_reference_draw(c, d, it, PF_RNG_GEN_REFERENCE, tr->i0, tr->i1, tr->X0);
     pf_flow_simulate(phi, P->p, n, d, nt, h, lam, tr->X0, tr->XT, tr->traj, tr->grads, tr->work);
+    const double t1 = pf_now();
+    tr->t_sim += t1 - t0;
     /* terminal cost (1/N) sum gamma(x^{Nt}); adjoint a^{Nt} = grad gamma / N */
     pf_net_value_grad(&tr->gamma, tr->psi.p, n, tr->XT, tr->fv, tr->G1);
     double st[2] = {0, 0};
@@ -377,6 +388,7 @@ pf_status pf_potential_loss_grad(pf_trainer *tr)
     sum_all(st, 2);
     /* lambda * sum_k h (1/N) sum_i |v|^2 / 2 with v = -grad phi / lambda */
     tr->last_loss_g = st[0] / N + (kinetic ? h / (2 * lam * N) * st[1] : 0);
+    tr->t_pot += pf_now() - t1;
     if (!isfinite(tr->last_loss_g)) return status_bad(tr, "potential loss loss_g", tr->last_loss_g);
     return status_ok();
 }
@@ -385,10 +397,14 @@ pf_status pf_potential_step(pf_trainer *tr)
 {
     pf_status s = pf_potential_loss_grad(tr);
     if (s.bad) return s;
+    double t0 = pf_now();
     pf_params_allreduce_grad(&tr->theta);
+    double t1 = pf_now();
+    tr->t_reduce += t1 - t0;
     double gn = pf_params_grad_norm(&tr->theta);
     if (!isfinite(gn)) return status_bad(tr, "potential gradient grad_norm_phi", gn);
     pf_params_adam_step(&tr->theta);
+    tr->t_pot += pf_now() - t1;
     return s;
 }
 

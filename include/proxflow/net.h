@@ -44,9 +44,12 @@ typedef struct {
     int cap;               /* value rows the buffers hold (tangent rows double it)  */
     int max_dim;
     pf_real *buf[PF_MAX_LAYERS + 1]; /* buf[l] = input of layer l, [2*cap x dim_l]   */
+    pf_real *d1[PF_MAX_LAYERS], *d2[PF_MAX_LAYERS]; /* activation layers: sigma', sigma''
+                                                        of the value rows [cap x dim] */
     pf_real *gA, *gB;      /* backward ping-pong buffers [2*cap x max_dim]          */
     pf_real *ones;         /* [cap] of 1: the weights of a plain gradient            */
     int *argmax;           /* pool layers: selected element per output (later)      */
+    double flops;          /* floating-point operations of the dense GEMMs so far    */
     int n;                 /* rows of the last forward                               */
     int tangent;           /* 1 if the last forward carried tangents                 */
 } pf_net;

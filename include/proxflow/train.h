@@ -31,6 +31,9 @@ typedef struct {
     long iteration;             /* iterations completed                           */
     double h;                   /* T / steps                                      */
     double last_loss_d, last_loss_g, last_penalty;
+    /* seconds spent, accumulated (bench/): simulating trajectories, the rest of the
+     * discriminator and potential steps, and the gradient all-reduces */
+    double t_sim, t_disc, t_pot, t_reduce;
     double time_accum;          /* seconds of training since the last log         */
     long iters_accum;
     double t_start;
