@@ -3,6 +3,7 @@
 #define PROXFLOW_CLI_H
 
 #include "proxflow/config.h"
+#include "proxflow/train.h"
 
 int pf_cmd_train(int argc, char **argv);
 int pf_cmd_sample(int argc, char **argv);
@@ -17,5 +18,30 @@ void pf_cli_load_config(pf_config *cfg, const char *path, int n_sets, char **set
 /* Threads per rank: [train] threads, else OMP_NUM_THREADS, else cores / ranks on the
  * node.  Sets OpenMP's and OpenBLAS's thread counts; returns the count. */
 int pf_cli_setup_threads(const pf_config *cfg);
+
+/* ---- commands that start from a checkpoint (src/cli_common.c; sample, eval) ------- */
+
+/* The resolved config a checkpoint was written with (its root attribute `config`,
+ * SPEC §4), parsed and validated.  Rank 0 reads the file and broadcasts the text.
+ * cmd prefixes error messages; any error exits 2 on every rank. */
+void pf_cli_checkpoint_config(pf_config *cfg, const char *cmd, const char *ckpt);
+
+/* Rebuild the trainer a checkpoint belongs to: its config, the thread setup of
+ * pf_cli_setup_threads, pf_trainer_init, then pf_checkpoint_load (collective check).
+ * Returns the threads per rank; any error exits 2 on every rank with the loader's
+ * message. */
+int pf_cli_trainer_from_checkpoint(pf_trainer *tr, const char *cmd, const char *ckpt);
+
+/* Option parsing shared by the commands.  If argv[*k] is `name` or `name=VALUE`,
+ * returns the value (advancing *k past a separate value) and NULL otherwise; a
+ * missing value fails (exit 2) with the usage text. */
+const char *pf_cli_option(int argc, char **argv, int *k, const char *name, const char *cmd,
+                          const char *usage);
+/* Whole-string integer in [lo, hi], else exit 2 naming the option and the usage. */
+long long pf_cli_parse_int(const char *v, const char *opt, long long lo, long long hi,
+                           const char *cmd, const char *usage);
+/* Exit 2 on every rank with "cmd: msg (usage: ...)". */
+void pf_cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
 
 #endif

@@ -1,0 +1,134 @@
+#!/bin/bash
+# Test of the analysis scripts (analysis/*.py, SPEC section 7): trains 4 tiny runs
+# (modes w1w2 and w1 x lambda 0.5 and 2) into a temporary sweep directory, runs every
+# script on them and checks the PNG and CSV files they write.
+# Environment (set by CTest): PROXFLOW_BIN, PROXFLOW_SOURCE_DIR.
+set -euo pipefail
+
+BIN=${PROXFLOW_BIN:?PROXFLOW_BIN is not set (the proxflow binary)}
+SRC=${PROXFLOW_SOURCE_DIR:?PROXFLOW_SOURCE_DIR is not set (the source tree)}
+ANA="$SRC/analysis"
+PY=/usr/bin/python3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+export OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/test_analysis.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+SWEEP="$TMP/sweep"
+OUT="$TMP/out"
+mkdir -p "$SWEEP" "$OUT"
+
+fail() { echo "test_analysis: FAIL: $*" >&2; exit 1; }
+
+check_png() {
+    local f=$1
+    [[ -s "$f" ]] || fail "$f is missing or empty"
+    local magic
+    magic=$(head -c 8 "$f" | od -An -tx1 | tr -d ' \n')
+    [[ "$magic" == "89504e470d0a1a0a" ]] || fail "$f is not a PNG (magic $magic)"
+    echo "ok: $f ($(stat -c %s "$f") bytes)"
+}
+
+"$PY" -c 'import numpy, h5py, matplotlib' ||
+    fail "python3 lacks numpy, h5py or matplotlib (Debian: python3-numpy python3-h5py python3-matplotlib)"
+
+# ---- --help of every script ----
+for s in pfio plot_diagnostics plot_samples plot_trajectories sweep_table heatmap; do
+    "$PY" "$ANA/$s.py" --help >/dev/null || fail "$s.py --help exited $?"
+    echo "ok: $s.py --help"
+done
+
+# ---- 4 tiny runs: two modes x two lambdas ----
+cat > "$TMP/tiny.ini" <<EOF
+[data]
+source = 8gaussians
+[train]
+iterations = 60
+batch = 64
+[flow]
+steps = 4
+[potential]
+widths = 16,16
+[discriminator]
+widths = 16,16
+[output]
+log_every = 10
+checkpoint_every = 0
+trajectory_every = 30
+n_traj = 32
+diag_batch = 128
+EOF
+for mode in w1w2 w1; do
+    for lam in 0.5 2; do
+        dir="$SWEEP/mode-${mode}_lambda-${lam}"
+        "$BIN" train "$TMP/tiny.ini" --set flow.mode=$mode --set flow.lambda=$lam \
+            --out "$dir" > "$TMP/train.log" 2>&1 || { cat "$TMP/train.log"; fail "training $dir"; }
+        [[ -s "$dir/run.h5" ]] || fail "$dir/run.h5 missing"
+    done
+done
+echo "ok: 4 runs trained"
+
+RUN="$SWEEP/mode-w1w2_lambda-0.5"
+
+# ---- pfio ----
+"$PY" "$ANA/pfio.py" "$SWEEP" | tee "$TMP/pfio.txt"
+[[ $(grep -c "status finished" "$TMP/pfio.txt") == 4 ]] || fail "pfio.py: not 4 finished runs"
+
+# ---- plot_diagnostics ----
+"$PY" "$ANA/plot_diagnostics.py" "$SWEEP"/mode-* --logy --out "$OUT/diag.png"
+check_png "$OUT/diag.png"
+"$PY" "$ANA/plot_diagnostics.py" "$RUN" "$SWEEP/mode-w1_lambda-0.5" --labels a,b \
+    --metrics kinetic,divergence,hj_residual,hj_terminal --out "$OUT/diag2.png"
+check_png "$OUT/diag2.png"
+"$PY" "$ANA/plot_diagnostics.py" "$RUN"   # default: RUN/diagnostics.png
+check_png "$RUN/diagnostics.png"
+
+# ---- plot_samples: a run, and a file in the layout of `proxflow sample` (images) ----
+"$PY" "$ANA/plot_samples.py" "$RUN" --out "$OUT/samples.png"
+check_png "$OUT/samples.png"
+"$PY" - "$TMP/sample_img.h5" <<'EOF'
+import sys, h5py, numpy as np
+rng = np.random.default_rng(0)
+with h5py.File(sys.argv[1], "w") as f:
+    f.attrs["image_shape"] = np.array([8, 8, 1], dtype=np.int64)
+    f["samples"] = rng.random((20, 64)).astype(np.float32)
+    f["reference"] = (0.5 * rng.random((20, 64))).astype(np.float32)
+EOF
+"$PY" "$ANA/plot_samples.py" "$TMP/sample_img.h5" --out "$OUT/samples_img.png"
+check_png "$OUT/samples_img.png"
+
+# ---- plot_trajectories ----
+"$PY" "$ANA/plot_trajectories.py" "$RUN" --out "$OUT/traj.png"
+check_png "$OUT/traj.png"
+"$PY" "$ANA/plot_trajectories.py" "$RUN" --iteration 30 --out "$OUT/traj30.png"
+check_png "$OUT/traj30.png"
+if "$PY" "$ANA/plot_trajectories.py" "$RUN" --iteration 7 --out "$OUT/none.png" 2>/dev/null; then
+    fail "plot_trajectories.py accepted an iteration with no trajectories"
+fi
+
+# ---- sweep_table ----
+"$PY" "$ANA/sweep_table.py" "$SWEEP" --csv "$OUT/table.csv"
+[[ -s "$OUT/table.csv" ]] || fail "table.csv missing"
+rows=$(($(wc -l < "$OUT/table.csv") - 1))
+[[ $rows == 4 ]] || fail "table.csv has $rows data rows, expected 4"
+header=$(head -1 "$OUT/table.csv")
+for col in flow.mode flow.lambda iteration divergence kinetic hj_residual hj_terminal \
+           lipschitz_max seconds_per_iteration status; do
+    [[ ",$header," == *",$col,"* ]] || fail "table.csv lacks column $col: $header"
+done
+[[ ",$header," != *",output.dir,"* ]] || fail "table.csv lists output.dir as a parameter"
+[[ $(grep -c ',finished$' "$OUT/table.csv") == 4 ]] || fail "not every run is finished:
+$(cat "$OUT/table.csv")"
+echo "ok: table.csv has 4 rows with flow.mode and flow.lambda"
+"$PY" "$ANA/sweep_table.py" "$SWEEP" --params flow.lambda --csv "$OUT/table2.csv" >/dev/null
+[[ $(head -1 "$OUT/table2.csv") == run,flow.lambda,iteration,* ]] || fail "--params ignored"
+
+# ---- heatmap ----
+"$PY" "$ANA/heatmap.py" "$SWEEP" --x flow.lambda --y flow.mode --metric hj_residual \
+    --out "$OUT/heat.png"
+check_png "$OUT/heat.png"
+"$PY" "$ANA/heatmap.py" "$SWEEP" --x flow.lambda --y flow.mode --metric kinetic --log \
+    --out "$OUT/heat_ke.png"
+check_png "$OUT/heat_ke.png"
+
+echo "test_analysis: all checks passed"
