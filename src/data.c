@@ -336,8 +336,8 @@ pf_data *pf_data_open(const pf_config *c, int N, int i0, int i1)
 {
     const char *src = c->source;
     check_block(src, N, i0, i1);
-    if (looks_like_file(src))
-        pf_die("data source '%s': file sources are not supported yet", src);
+    if (looks_like_file(src) || pf_data_source_is_file(src))
+        return pf_data_open_file(c, N, i0, i1); /* src/data_files.c (SPEC §6.1) */
     int idx = -1;
     for (int k = 0; pf_synthetic_names[k]; k++)
         if (strcmp(src, pf_synthetic_names[k]) == 0) idx = k;

@@ -146,6 +146,9 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
     if (tr->nmax < 1) tr->nmax = 1;
     pf_fault_point("data_open");
     tr->data = pf_data_open(cfg, tr->N, tr->i0, tr->i1);
+    /* The diagnostic batch has its own columns (SPEC §3 sharding with N = diag_batch):
+     * a file source must hold those rows too, so it gets its own shard. */
+    tr->diag_data = (tr->Nd == tr->N) ? tr->data : pf_data_open(cfg, tr->Nd, tr->d0, tr->d1);
     tr->d = pf_data_dim(tr->data);
     pf_data_image_shape(tr->data, &tr->H, &tr->W, &tr->C);
     tr->h = cfg->T / cfg->steps;
@@ -185,6 +188,7 @@ void pf_trainer_free(pf_trainer *tr)
     pf_net_free(&tr->gamma);
     pf_params_free(&tr->theta);
     pf_params_free(&tr->psi);
+    if (tr->diag_data != tr->data) pf_data_close(tr->diag_data);
     pf_data_close(tr->data);
     memset(tr, 0, sizeof *tr);
 }
@@ -284,6 +288,7 @@ pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
     }
     double st[3] = {0, pen, lipmax};
     for (int i = 0; i < n; i++) st[0] += tr->fv[i];
+    if (pf_fault_point("disc_loss")) st[0] = NAN;
     sum_all(st, 2);
     max_all(&st[2], 1);
     tr->last_penalty = st[1] / N;
@@ -385,6 +390,7 @@ pf_status pf_potential_loss_grad(pf_trainer *tr)
             pf_net_backward(phi, P->p, NULL, phi->ones, P->g, NULL);
         }
     }
+    if (pf_fault_point("potential_loss")) st[0] = NAN;
     sum_all(st, 2);
     /* lambda * sum_k h (1/N) sum_i |v|^2 / 2 with v = -grad phi / lambda */
     tr->last_loss_g = st[0] / N + (kinetic ? h / (2 * lam * N) * st[1] : 0);
@@ -465,7 +471,7 @@ void pf_diagnostics(pf_trainer *tr, pf_diag *dg)
             st[3] += e * e;
         }
     /* Lipschitz constant seen on interpolates */
-    pf_data_draw(tr->data, 0, PF_RNG_DIAG_DATA, tr->d0, tr->d1, tr->Y);
+    pf_data_draw(tr->diag_data, 0, PF_RNG_DIAG_DATA, tr->d0, tr->d1, tr->Y);
     draw_interp(tr, 0, PF_RNG_DIAG_INTERP, tr->d0, tr->d1, tr->S);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < d; j++) {

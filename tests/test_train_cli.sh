@@ -142,7 +142,29 @@ for mode in w1w2 w1 w2 none; do
   else bad "mode $mode: exit $rc"; cat "$T/m_$mode.log"; fi
 done
 
-# 8. command-line errors
+# 8. a non-finite loss stops the run: message with iteration and quantity, exit 3,
+#    checkpoints and diagnostics up to then kept (the NaN is injected on rank 1 only)
+set +e
+PROXFLOW_FAULT="potential_loss@1#12:nan" run2 train "$T/tiny.ini" --out "$T/nan" > "$T/nan.log" 2>&1
+rc=$?
+set -e
+[ $rc -eq 3 ] && ok "non-finite loss: exit 3" || { bad "non-finite loss: exit $rc"; cat "$T/nan.log"; }
+grep -q "non-finite potential loss loss_g (nan) at iteration 12" "$T/nan.log" && ok "non-finite message names iteration and quantity" || bad "non-finite message"
+$PY - "$T/nan" <<'PYEOF' && ok "after NaN: checkpoints 5, 10 intact, diagnostics 0..10 kept" || bad "state after NaN"
+import sys, os, h5py, numpy as np
+d = sys.argv[1]
+assert sorted(f for f in os.listdir(d + "/checkpoints") if f.endswith(".h5")) == ["ckpt_00000005.h5", "ckpt_00000010.h5"]
+for f in ("ckpt_00000005.h5", "ckpt_00000010.h5"):
+    with h5py.File(d + "/checkpoints/" + f, "r") as c:
+        assert c.attrs["complete"] == 1 and np.all(np.isfinite(c["potential/buffer"][...]))
+with h5py.File(d + "/run.h5", "r") as r:
+    it = r["diagnostics/iteration"][...]
+    assert list(it) == [0, 5, 10], it
+    assert np.all(np.isfinite(r["diagnostics/kinetic"][...]))
+PYEOF
+run1 train "$T/tiny.ini" --out "$T/nan" --resume latest > /dev/null 2>&1 && ok "a stopped run resumes from its last good checkpoint" || bad "resume after NaN"
+
+# 9. command-line errors
 expect_err() { # expected-substring args...
   local want=$1; shift
   set +e; out=$(run1 "$@" 2>&1); rc=$?; set -e

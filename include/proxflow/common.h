@@ -53,9 +53,10 @@ void pf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Fault injection for the reliability tests (docs/RELIABILITY.md).  With the
  * environment variable PROXFLOW_FAULT = "POINT[@RANK][#N][:ACTION]", the N-th time
  * (default 1st) rank RANK (default any) passes POINT, ACTION happens: "die" (default,
- * a pf_die error naming the point) or "kill" (SIGKILL to itself).  Points:
- * data_open, checkpoint_write, run_log. */
-void pf_fault_point(const char *point);
+ * a pf_die error naming the point), "kill" (SIGKILL to itself) or "nan" (returns 1:
+ * the caller poisons its value with a NaN).  Points: data_open, checkpoint_write,
+ * run_log, potential_loss, disc_loss. */
+int pf_fault_point(const char *point);
 
 /* Wall clock seconds (MPI_Wtime). */
 double pf_now(void);

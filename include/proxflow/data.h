@@ -78,4 +78,18 @@ const long *pf_data_row_ids(const pf_data *D);
  * (x = scale * Q z for z on the intrinsic manifold in R^m); NULL (m = 0) otherwise. */
 const double *pf_data_isometry(const pf_data *D, int *m);
 
+/* ---- File sources (SPEC §6.1, §3; src/data_files.c, docs/DATA.md) ------------------
+ * FILE.h5:/DATASET (or FILE.hdf5:/DATASET): an HDF5 dataset [M], [M, d], [M, H, W] or
+ * [M, H, W, C] (channel-last in the file, channel-major [C][H][W] per row in memory),
+ * times `scale`.  Anything else: an MNIST IDX file of unsigned bytes, gzip or raw,
+ * / 255 times `scale`.  n_train > 0 keeps the first n_train rows for training and the
+ * next rows (up to n_train more) as held-out rows.  Each rank reads only its rows
+ * (HDF5: one collective strided-hyperslab read on pf_comm(), so every rank of
+ * pf_comm() must call it).  Errors die naming the file (dataset, row). */
+pf_data *pf_data_open_file(const pf_config *c, int N, int i0, int i1);
+
+/* Whether a source string that is not a synthetic name is a file source: it contains
+ * '/' or '.', or names an existing file.  Synthetic names are never files. */
+int pf_data_source_is_file(const char *src);
+
 #endif

@@ -21,6 +21,7 @@ static inline const double *pf_diag_array(const pf_diag *d) { return &d->iterati
 typedef struct {
     pf_config cfg;
     pf_data *data;
+    pf_data *diag_data;         /* the diagnostic batch's columns (may be data)    */
     int d;                      /* data dimension                                 */
     int H, W, C;                /* image shape (H = 0: not images)                */
     int N, i0, i1, n_local;     /* global batch; this rank's block [i0, i1)       */
