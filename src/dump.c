@@ -64,12 +64,14 @@ static void attr_double(hid_t loc, const char *name, double v, const char *path)
 
 static void attr_string(hid_t loc, const char *name, const char *v, const char *path)
 {
+    /* variable-length UTF-8, as in run.h5: h5py reads it as str */
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(v) + 1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
     hid_t sp = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
     DCHECK(a);
-    DCHECK(H5Awrite(a, t, v));
+    DCHECK(H5Awrite(a, t, &v));
     H5Aclose(a);
     H5Sclose(sp);
     H5Tclose(t);

@@ -164,7 +164,16 @@ with h5py.File(d + "/run.h5", "r") as r:
 PYEOF
 run1 train "$T/tiny.ini" --out "$T/nan" --resume latest > /dev/null 2>&1 && ok "a stopped run resumes from its last good checkpoint" || bad "resume after NaN"
 
-# 9. command-line errors
+# 9. --dump-state on 2 ranks, checked by an independent numpy implementation
+for mode in w1w2 w1; do
+  run2 train "$T/tiny.ini" --out "$T/dump_$mode" --dump-state "$T/dump_$mode.h5" --set flow.mode=$mode \
+    --set discriminator.activation=softplus --set lipschitz.L=0.1 > /dev/null 2>&1
+  $PY "$SRC/tests/check_dump.py" "$T/dump_$mode.h5" > "$T/dump_$mode.log" 2>&1 \
+    && ok "dump-state $mode agrees with numpy: $(tr '\n' ' ' < "$T/dump_$mode.log" | grep -o 'rel [0-9.e+-]*' | tr '\n' ' ')" \
+    || { bad "dump-state $mode"; cat "$T/dump_$mode.log"; }
+done
+
+# 10. command-line errors
 expect_err() { # expected-substring args...
   local want=$1; shift
   set +e; out=$(run1 "$@" 2>&1); rc=$?; set -e
