@@ -43,8 +43,11 @@ static double gemm_rate(const pf_net *net, int rows, double *flops_out, double *
             reps++;
             t = pf_now() - t0;
         } while (t < 0.05);
-        flops += 3 * 2.0 * rows * in * out * reps;
-        secs += t;
+        /* weight each shape by its share of the network's flops (in * out per row), not
+         * by the time spent measuring it */
+        const double rate = 3 * 2.0 * rows * in * out * reps / t;
+        flops += (double)in * out;
+        secs += (double)in * out / rate;
         free(A);
         free(W);
         free(Z);
@@ -54,7 +57,7 @@ static double gemm_rate(const pf_net *net, int rows, double *flops_out, double *
     }
     *flops_out = flops;
     *secs_out = secs;
-    return flops / secs / 1e9;
+    return flops / secs / 1e9; /* flop-weighted harmonic mean of the per-shape rates */
 }
 
 int main(int argc, char **argv)
@@ -95,7 +98,9 @@ int main(int argc, char **argv)
     /* GEMM peer: the shapes of the local batch (n rows) for both networks */
     double r1 = gemm_rate(&tr.phi, tr.n_local, &gflops, &gsecs);
     double f2, s2, r2 = gemm_rate(&tr.gamma, 2 * tr.n_local, &f2, &s2);
-    double peer = (gflops + f2) / (gsecs + s2) / 1e9, peer_all;
+    /* both networks, weighted by their flops in this run */
+    double wphi = tr.phi.flops, wgam = tr.gamma.flops;
+    double peer = (wphi + wgam) / (wphi / (gflops / gsecs) + wgam / (f2 / s2)) / 1e9, peer_all;
     (void)r1, (void)r2;
     MPI_Allreduce(&peer, &peer_all, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
     const int P = pf_nranks();

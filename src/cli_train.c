@@ -44,6 +44,17 @@ int pf_cli_setup_threads(const pf_config *cfg)
         t = omp_get_num_procs() / local;
         if (t < 1) t = 1;
     }
+    /* omp_get_num_procs() counts the CPUs this process may run on.  mpirun binds each
+     * rank to one core by default (np <= 2); more threads than that would share the
+     * core and spin against each other (measured: 10x slower).  Use what is there. */
+    const int procs = omp_get_num_procs();
+    if (t > procs) {
+        fprintf(stderr, "proxflow: warning: rank %d may run on %d CPU(s) only, but %d threads "
+                        "were asked; using %d (launch with mpirun --bind-to none, or "
+                        "--map-by slot:PE=%d, or srun --cpus-per-task=%d)\n",
+                pf_rank(), procs, t, procs, t, t);
+        t = procs;
+    }
     omp_set_num_threads(t);
     openblas_set_num_threads(t);
     return t;
@@ -137,6 +148,13 @@ int pf_cmd_train(int argc, char **argv)
         if (strlen(out) >= sizeof cfg.out_dir) usage_error("--out path too long:", out);
         strcpy(cfg.out_dir, out);
     }
+    return pf_train_run(&cfg, config_path, resume, dump);
+}
+
+int pf_train_run(pf_config *cfgp, const char *config_label, const char *resume, const char *dump)
+{
+    pf_config cfg = *cfgp; /* a copy: the caller's config stays as it was */
+    const char *config_path = config_label;
     const int threads = pf_cli_setup_threads(&cfg);
     const int P = pf_nranks();
     const int tty = pf_rank() == 0 && isatty(STDOUT_FILENO);
