@@ -1,6 +1,7 @@
 /* Networks: layer table, forward with tangents, backward with both adjoints
  * (SPEC §1.9, §2).  Dense layers go through BLAS GEMM; element-wise work is OpenMP. */
 #include "proxflow/net.h"
+#include "proxflow/conv.h"
 #include "proxflow/rng.h"
 
 #include <cblas.h>
@@ -76,6 +77,100 @@ static void push_act(pf_net *net, int dim, pf_act act, int pass)
     L->pass = pass;
 }
 
+static void push_conv(pf_net *net, int C_in, int C_out, int H, int W, int k, int pass)
+{
+    if (k < 1 || k % 2 == 0)
+        pf_fail_collective(2, "arch = cnn: kernel = %d; the conv kernel must be odd (SAME padding)", k);
+    pf_layer *L = push_layer(net, PF_LAYER_CONV, C_in * H * W + pass, C_out * H * W + pass);
+    L->C_in = C_in;
+    L->C_out = C_out;
+    L->H = H;
+    L->W = W;
+    L->k = k;
+    L->pass = pass;
+    const size_t nw = (size_t)C_out * C_in * k * k;
+    L->w_off = net->n_params;
+    L->b_off = net->n_params + nw;
+    L->n_params = nw + C_out;
+    net->n_params += L->n_params;
+}
+
+static void push_pool(pf_net *net, int C, int H, int W, int pass)
+{
+    if (H % 2 || W % 2 || H < 2 || W < 2)
+        pf_fail_collective(2, "arch = cnn: max-pool 2x2 stride 2 needs an even image size, but a "
+                              "pool layer gets %d x %d (fewer [channels] blocks, or other data)", H, W);
+    pf_layer *L = push_layer(net, PF_LAYER_POOL, C * H * W + pass, C * (H / 2) * (W / 2) + pass);
+    L->C_in = L->C_out = C;
+    L->H = H;
+    L->W = W;
+    L->pass = pass;
+}
+
+void pf_net_begin(pf_net *net, int in_dim, int time_input)
+{
+    memset(net, 0, sizeof *net);
+    net->in_dim = in_dim;
+    net->time_input = time_input;
+}
+
+/* in_dim of the next layer: the previous layer's out_dim (or the network input). */
+static void check_next_in(const pf_net *net, int in_dim)
+{
+    int prev = net->n_layers ? net->layers[net->n_layers - 1].out_dim : net->in_dim;
+    if (prev != in_dim) pf_die("network layer %d: in_dim %d != previous out_dim %d", net->n_layers, in_dim, prev);
+}
+
+void pf_net_add_dense(pf_net *net, int in_dim, int out_dim)
+{
+    check_next_in(net, in_dim);
+    push_dense(net, in_dim, out_dim);
+}
+
+void pf_net_add_act(pf_net *net, int dim, pf_act act, int pass)
+{
+    check_next_in(net, dim);
+    push_act(net, dim, act, pass);
+}
+
+void pf_net_add_conv(pf_net *net, int C_in, int C_out, int H, int W, int k, int pass)
+{
+    check_next_in(net, C_in * H * W + pass);
+    push_conv(net, C_in, C_out, H, W, k, pass);
+}
+
+void pf_net_add_pool(pf_net *net, int C, int H, int W, int pass)
+{
+    check_next_in(net, C * H * W + pass);
+    push_pool(net, C, H, W, pass);
+}
+
+/* SPEC §2: [conv k x k -> act -> max-pool 2x2] per block, flattened channel-major (the
+ * layer buffers are already [C][H][W] per row), t carried as a pass column, then the
+ * MLP head and one linear output. */
+void pf_net_init_cnn(pf_net *net, int H, int W, int C, int n_blocks, const int *channels,
+                     int kernel, pf_act act, const int *head_widths, int n_head,
+                     int time_input)
+{
+    const int pass = time_input ? 1 : 0;
+    pf_net_begin(net, C * H * W + pass, time_input);
+    for (int b = 0; b < n_blocks; b++) {
+        push_conv(net, C, channels[b], H, W, kernel, pass);
+        C = channels[b];
+        push_act(net, C * H * W + pass, act, pass);
+        push_pool(net, C, H, W, pass);
+        H /= 2;
+        W /= 2;
+    }
+    int prev = C * H * W + pass;
+    for (int l = 0; l < n_head; l++) {
+        push_dense(net, prev, head_widths[l]);
+        push_act(net, head_widths[l], act, 0);
+        prev = head_widths[l];
+    }
+    push_dense(net, prev, 1); /* linear scalar output */
+}
+
 void pf_net_init_mlp(pf_net *net, int in_dim, int n_widths, const int *widths, pf_act act,
                      int time_input)
 {
@@ -94,9 +189,27 @@ void pf_net_init_mlp(pf_net *net, int in_dim, int n_widths, const int *widths, p
 void pf_net_init_from_config(pf_net *net, const pf_net_config *nc, int d, int H, int W, int C,
                              int time_input)
 {
-    (void)H, (void)W, (void)C;
-    if (nc->arch == PF_ARCH_CNN)
-        pf_die("arch = cnn is not available in this build yet (use arch = mlp)");
+    if (nc->arch == PF_ARCH_CNN) {
+        const char *sec = time_input ? "potential" : "discriminator";
+        if (H <= 0)
+            pf_fail_collective(2, "[%s] arch = cnn needs image data (an MNIST IDX file or an "
+                                  "HDF5 dataset [M, H, W(, C)]), but the data source has no "
+                                  "image shape; use [%s] arch = mlp", sec, sec);
+        if (H * W * C != d)
+            pf_die("[%s] arch = cnn: image shape %d x %d x %d does not match the data "
+                   "dimension %d", sec, H, W, C, d);
+        if (nc->n_channels < 1)
+            pf_fail_collective(2, "[%s] arch = cnn needs at least one entry in channels", sec);
+        for (int b = 0, h = H, w = W; b < nc->n_channels; b++, h /= 2, w /= 2)
+            if (h % 2 || w % 2)
+                pf_fail_collective(2, "[%s] arch = cnn: channels has %d blocks, but the "
+                                      "max-pool 2x2 of block %d gets an odd image size %d x %d "
+                                      "(images are %d x %d); use at most %d blocks", sec,
+                                   nc->n_channels, b + 1, h, w, H, W, b);
+        pf_net_init_cnn(net, H, W, C, nc->n_channels, nc->channels, nc->kernel, nc->activation,
+                        nc->widths, nc->n_widths, time_input);
+        return;
+    }
     pf_net_init_mlp(net, d + (time_input ? 1 : 0), nc->n_widths, nc->widths, nc->activation,
                     time_input);
 }
@@ -115,6 +228,19 @@ void pf_net_free(pf_net *net)
 static int layer_in_dim(const pf_net *net, int l)
 {
     return l < net->n_layers ? net->layers[l].in_dim : net->layers[net->n_layers - 1].out_dim;
+}
+
+/* Pool layers' argmax: one int per image output of a value row, layer after layer in
+ * one buffer of net->argmax; the offset of layer l (for net->cap rows). */
+static size_t pool_outputs(const pf_layer *L)
+{
+    return L->kind == PF_LAYER_POOL ? (size_t)L->C_in * (L->H / 2) * (L->W / 2) : 0;
+}
+static int *pool_argmax(const pf_net *net, int l)
+{
+    size_t off = 0;
+    for (int j = 0; j < l; j++) off += pool_outputs(&net->layers[j]);
+    return net->argmax + off * net->cap;
 }
 
 void pf_net_reserve(pf_net *net, int n)
@@ -136,6 +262,10 @@ void pf_net_reserve(pf_net *net, int n)
             }
         }
     }
+    size_t npool = 0;
+    for (int l = 0; l < net->n_layers; l++) npool += pool_outputs(&net->layers[l]);
+    free(net->argmax);
+    net->argmax = npool ? pf_malloc(sizeof(int) * npool * (size_t)n) : NULL;
     free(net->gA);
     free(net->gB);
     free(net->ones);
@@ -152,9 +282,18 @@ void pf_net_init_params(const pf_net *net, pf_real *params, uint64_t seed, uint3
     memset(params, 0, sizeof(pf_real) * net->n_params);
     for (int l = 0; l < net->n_layers; l++) {
         const pf_layer *L = &net->layers[l];
-        if (L->kind != PF_LAYER_DENSE) continue;
-        double std = sqrt(2.0 / (L->in_dim + L->out_dim));
-        size_t nw = (size_t)L->in_dim * L->out_dim;
+        double std;
+        size_t nw;
+        if (L->kind == PF_LAYER_DENSE) {
+            std = sqrt(2.0 / (L->in_dim + L->out_dim));
+            nw = (size_t)L->in_dim * L->out_dim;
+        } else if (L->kind == PF_LAYER_CONV) {
+            /* Glorot for a conv: fan_in = C_in k^2, fan_out = C_out k^2 */
+            const double kk = (double)L->k * L->k;
+            std = sqrt(2.0 / (L->C_in * kk + L->C_out * kk));
+            nw = (size_t)L->C_out * L->C_in * L->k * L->k;
+        } else
+            continue;
         for (size_t k = 0; k < nw; k++) {
             /* one stream per parameter: independent of any layout of threads/ranks */
             pf_stream s;
@@ -170,6 +309,7 @@ double pf_net_forward_flops(const pf_net *net, int n)
     for (int l = 0; l < net->n_layers; l++) {
         const pf_layer *L = &net->layers[l];
         if (L->kind == PF_LAYER_DENSE) f += 2.0 * n * L->in_dim * L->out_dim;
+        if (L->kind == PF_LAYER_CONV) f += pf_conv_flops(L, n);
     }
     return f;
 }
@@ -310,7 +450,12 @@ void pf_net_forward(pf_net *net, const pf_real *params, int n, const pf_real *X,
         case PF_LAYER_ACT:
             act_forward(L, n, tangent, net->buf[l], net->buf[l + 1], net->d1[l], net->d2[l]);
             break;
-        default: pf_die("layer kind %d not supported", (int)L->kind);
+        case PF_LAYER_CONV:
+            pf_conv_forward(L, params, n, rows, net->buf[l], net->buf[l + 1], &net->flops);
+            break;
+        case PF_LAYER_POOL:
+            pf_pool_forward(L, n, tangent, net->buf[l], net->buf[l + 1], pool_argmax(net, l));
+            break;
         }
     }
     const pf_real *out = net->buf[net->n_layers];
@@ -340,7 +485,13 @@ void pf_net_backward(pf_net *net, const pf_real *params, const pf_real *w, const
         case PF_LAYER_ACT:
             act_backward(L, n, tangent, net->buf[l], net->d1[l], net->d2[l], G, Gn);
             break;
-        default: pf_die("layer kind %d not supported", (int)L->kind);
+        case PF_LAYER_CONV:
+            pf_conv_backward(L, params, n, rows, net->buf[l], G, grad, need_in ? Gn : NULL,
+                             &net->flops);
+            break;
+        case PF_LAYER_POOL:
+            if (need_in) pf_pool_backward(L, n, tangent, pool_argmax(net, l), G, Gn);
+            break;
         }
         if (!need_in) return;
         pf_real *t = G;
