@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t pf_omp_min = 32768;
+
 static MPI_Comm g_comm = MPI_COMM_NULL;
 
 MPI_Comm pf_comm(void) { return g_comm == MPI_COMM_NULL ? MPI_COMM_WORLD : g_comm; }

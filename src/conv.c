@@ -221,7 +221,7 @@ void pf_pool_forward(const pf_layer *L, int n, int tangent, const pf_real *inp, 
     const int C = L->C_in, H = L->H, W = L->W, Ho = H / 2, Wo = W / 2;
     const int ind = L->in_dim, outd = L->out_dim, no = C * Ho * Wo;
     const int rows = tangent ? 2 * n : n;
-#pragma omp parallel for schedule(static) if ((size_t)n * ind > 32768)
+#pragma omp parallel for schedule(static) if ((size_t)n * ind > pf_omp_min)
     for (int i = 0; i < n; i++) {
         const pf_real *x = inp + (size_t)i * ind;
         pf_real *z = out + (size_t)i * outd;
@@ -255,7 +255,7 @@ void pf_pool_backward(const pf_layer *L, int n, int tangent, const int *argmax,
     const int C = L->C_in, H = L->H, W = L->W, Ho = H / 2, Wo = W / 2;
     const int ind = L->in_dim, outd = L->out_dim, no = C * Ho * Wo;
     const int rows = tangent ? 2 * n : n;
-#pragma omp parallel for schedule(static) if ((size_t)rows * ind > 32768)
+#pragma omp parallel for schedule(static) if ((size_t)rows * ind > pf_omp_min)
     for (int r = 0; r < rows; r++) {
         const int *am = argmax + (size_t)(r < n ? r : r - n) * no;
         const pf_real *g = G + (size_t)r * outd;

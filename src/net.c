@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* OpenMP only pays off above this many elements. */
-#define PF_OMP_MIN 32768
 
 /* ---- activations ------------------------------------------------------------ */
 
@@ -325,7 +323,7 @@ static void dense_forward(const pf_layer *L, const pf_real *p, int n, int rows,
     PF_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1, A, in, p + L->w_off, in,
             0, Z, out);
     const pf_real *b = p + L->b_off;
-#pragma omp parallel for schedule(static) if ((size_t)n * out > PF_OMP_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * out > pf_omp_min)
     for (int i = 0; i < n; i++)
         for (int j = 0; j < out; j++) Z[(size_t)i * out + j] += b[j];
 }
@@ -342,7 +340,7 @@ static void dense_backward(const pf_layer *L, const pf_real *p, int n, int rows,
         PF_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows, 1, G, out, A, in, 1,
                 grad + L->w_off, in);
         pf_real *gb = grad + L->b_off;
-#pragma omp parallel for schedule(static) if ((size_t)n * out > PF_OMP_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * out > pf_omp_min)
         for (int j = 0; j < out; j++) {
             pf_real s = 0;
             for (int i = 0; i < n; i++) s += G[(size_t)i * out + j];
@@ -389,7 +387,7 @@ static void act_forward(const pf_layer *L, int n, int tangent, const pf_real *Z,
                         pf_real *D1, pf_real *D2)
 {
     const int dim = L->in_dim, na = dim - L->pass;
-#pragma omp parallel for schedule(static) if ((size_t)n * dim > PF_OMP_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * dim > pf_omp_min)
     for (int i = 0; i < n; i++) {
         const pf_real *z = Z + (size_t)i * dim, *dz = Z + (size_t)(n + i) * dim;
         pf_real *a = A + (size_t)i * dim, *da = A + (size_t)(n + i) * dim;
@@ -408,7 +406,7 @@ static void act_backward(const pf_layer *L, int n, int tangent, const pf_real *Z
                          const pf_real *D1, const pf_real *D2, const pf_real *G, pf_real *GZ)
 {
     const int dim = L->in_dim, na = dim - L->pass;
-#pragma omp parallel for schedule(static) if ((size_t)n * dim > PF_OMP_MIN)
+#pragma omp parallel for schedule(static) if ((size_t)n * dim > pf_omp_min)
     for (int i = 0; i < n; i++) {
         const pf_real *dz = Z + (size_t)(n + i) * dim;
         const pf_real *d1 = D1 + (size_t)i * dim, *d2 = D2 + (size_t)i * dim;

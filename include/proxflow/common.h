@@ -58,6 +58,11 @@ void pf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * run_log, potential_loss, disc_loss. */
 int pf_fault_point(const char *point);
 
+/* Element-wise loops run on OpenMP threads only above this many elements (below it
+ * fork/join costs more than it saves).  A variable so tests can force the threaded
+ * paths on small problems (tests/test_invariance.c sets 0). */
+extern size_t pf_omp_min;
+
 /* Wall clock seconds (MPI_Wtime). */
 double pf_now(void);
 
