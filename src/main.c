@@ -14,7 +14,7 @@ static const char *USAGE =
     "                            [--dump-state FILE.h5]\n"
     "  proxflow sample --checkpoint CKPT --n N [--steps Nt] [--seed S] [--trajectories] --out FILE.h5\n"
     "  proxflow eval   --checkpoint CKPT [--data SPEC] [--n N] [--steps Nt] [--seed S] [--json FILE]\n"
-    "  proxflow sweep  SWEEP.ini [--index I | --count | --list]\n"
+    "  proxflow sweep  SWEEP.ini (--count | --list | --index I [--dry-run | --status])\n"
     "  proxflow info   RUN_OR_CKPT.h5\n"
     "\n"
     "Run under MPI: mpirun -n RANKS proxflow train ...  (docs/CONFIG.md lists every key)\n";

@@ -11,6 +11,14 @@ int pf_cmd_eval(int argc, char **argv);
 int pf_cmd_info(int argc, char **argv);
 int pf_cmd_sweep(int argc, char **argv);
 
+/* The training run behind `train` and `sweep --index` (src/cli_train.c): cfg is the
+ * loaded, validated config with output.dir set; config_label names it in the log;
+ * resume is NULL, a checkpoint path or "latest"; dump is NULL or the --dump-state
+ * file.  Sets up threads, refuses an existing run.h5 unless resuming, trains, writes
+ * run.h5 and checkpoints, checkpoints and returns 0 on SIGTERM/SIGUSR1.  Returns the
+ * exit status (0, or 3 for a non-finite loss or gradient). */
+int pf_train_run(pf_config *cfg, const char *config_label, const char *resume, const char *dump);
+
 /* Load CONFIG, apply --set overrides and validate; on error print (rank 0) and exit 2
  * on every rank. */
 void pf_cli_load_config(pf_config *cfg, const char *path, int n_sets, char **sets);
