@@ -138,6 +138,7 @@ void pf_dump_state(pf_trainer *tr, const char *path)
     s = pf_potential_loss_grad(tr);
     if (s.bad) pf_die("--dump-state: %s", s.msg);
     pf_params_allreduce_grad(&tr->theta);
+    const double loss_g = pf_potential_loss_global(tr);
     pf_reference_draw(c, d, it, PF_RNG_GEN_REFERENCE, tr->i0, tr->i1, tr->X0);
     X0 = gather_rows(tr, tr->X0, d);
     pf_real *XT = gather_rows(tr, tr->traj + (size_t)c->steps * n * d, d);
@@ -147,7 +148,7 @@ void pf_dump_state(pf_trainer *tr, const char *path)
         write_array(g, "reference", X0, 2, N, d, path);
         write_array(g, "terminal", XT, 2, N, d, path);
         write_array(g, "grad", tr->theta.g, 1, tr->theta.n, 0, path);
-        attr_double(g, "loss", tr->last_loss_g, path);
+        attr_double(g, "loss", loss_g, path);
         H5Gclose(g);
         H5Fclose(f);
     }

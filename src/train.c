@@ -61,51 +61,103 @@ static int fstar(pf_fdiv f, double alpha, double s, double *v, double *dv)
     }
 }
 
-/* Statistics of Lambda over the global data batch.  g: gamma(y_j) of this rank's n
- * rows.  Returns Lambda; fills the per-row gradient weights dLambda/dgamma_j in wy
- * (may be NULL) and, for Legendre forms, *dnu = dLambda/dnu.  *bad = 1 if an
- * argument left f*'s domain (the caller reports it). */
-static double lambda_f(const pf_trainer *tr, const pf_real *g, int n, pf_real *wy, double *dnu,
-                       int *bad, double *bad_s)
+/* ---- loss statistics: one small all-reduce per discriminator step (SPEC §3) ---------
+ * A record of doubles: the DV pair (max m, sum of exp(g - m)), which two ranks merge by
+ * rescaling to the larger maximum (a log-sum-exp), then plain sums, then maxima.  One
+ * MPI_Allreduce with this operation gives every global statistic the step needs before
+ * its gradient is formed. */
+enum {
+    ST_M, ST_S,                                   /* DV log-sum-exp pair             */
+    ST_GX, ST_PEN, ST_F, ST_DF, ST_BAD,           /* sums                            */
+    ST_LIP, ST_WORST,                             /* maxima                          */
+    ST_N
+};
+#define ST_SUM0 ST_GX
+#define ST_MAX0 ST_LIP
+
+static void stats_merge(void *in, void *inout, int *len, MPI_Datatype *type)
+{
+    (void)type;
+    const double *a = in;
+    double *b = inout;
+    for (int r = 0; r < *len; r++, a += ST_N, b += ST_N) {
+        const double m = fmax(a[ST_M], b[ST_M]);
+        /* "!= 0" (not "> 0"): a NaN share must stay NaN, an empty rank adds 0 */
+        b[ST_S] = (a[ST_S] != 0 ? a[ST_S] * exp(a[ST_M] - m) : 0) +
+                  (b[ST_S] != 0 ? b[ST_S] * exp(b[ST_M] - m) : 0);
+        b[ST_M] = m;
+        for (int k = ST_SUM0; k < ST_MAX0; k++) b[k] += a[k];
+        for (int k = ST_MAX0; k < ST_N; k++) b[k] = fmax(a[k], b[k]);
+    }
+}
+
+static void stats_init(double *rec)
+{
+    for (int k = 0; k < ST_N; k++) rec[k] = 0;
+    rec[ST_M] = rec[ST_LIP] = rec[ST_WORST] = -DBL_MAX;
+}
+
+static void stats_reduce(double *rec)
+{
+    static MPI_Datatype type = MPI_DATATYPE_NULL;
+    static MPI_Op op = MPI_OP_NULL;
+    if (pf_nranks() == 1) return;
+    if (type == MPI_DATATYPE_NULL) { /* created once; freed by MPI_Finalize */
+        MPI_Type_contiguous(ST_N, MPI_DOUBLE, &type);
+        MPI_Type_commit(&type);
+        MPI_Op_create(stats_merge, 1, &op);
+    }
+    MPI_Allreduce(MPI_IN_PLACE, rec, 1, type, op, pf_comm());
+}
+
+/* This rank's part of Lambda's statistics for gamma(y_j) of its n data rows. */
+static void lambda_local(const pf_trainer *tr, const pf_real *g, int n, double *rec)
 {
     const pf_config *c = &tr->cfg;
-    const double N = tr->N;
-    *bad = 0;
     if (c->f == PF_F_KL) {
-        /* Donsker-Varadhan: log (1/N) sum_j exp(g_j), one global max and sum. */
-        double m = -DBL_MAX;
+        /* Donsker-Varadhan: log (1/N) sum_j exp(g_j), stable with the maximum */
+        double m = -DBL_MAX, s = 0;
         for (int j = 0; j < n; j++) m = fmax(m, g[j]);
-        max_all(&m, 1);
-        double s = 0;
         for (int j = 0; j < n; j++) s += exp(g[j] - m);
-        sum_all(&s, 1);
+        rec[ST_M] = m;
+        rec[ST_S] = s;
+        return;
+    }
+    const double nu = tr->psi.p[tr->nu_index];
+    for (int j = 0; j < n; j++) {
+        double v, dv, sj = g[j] - nu;
+        if (!fstar(c->f, c->alpha, sj, &v, &dv)) {
+            rec[ST_BAD] += 1;
+            rec[ST_WORST] = fmax(rec[ST_WORST], sj);
+            v = dv = 0;
+        }
+        rec[ST_F] += v;
+        rec[ST_DF] += dv;
+    }
+}
+
+/* Lambda from the reduced statistics of a batch of N; the gradient weights
+ * dLambda/dgamma_j of this rank's rows into wy (may be NULL) and dLambda/dnu. */
+static double lambda_finish(const pf_trainer *tr, const pf_real *g, int n, double N,
+                            const double *rec, pf_real *wy, double *dnu)
+{
+    const pf_config *c = &tr->cfg;
+    if (dnu) *dnu = 0;
+    if (c->f == PF_F_KL) {
+        const double m = rec[ST_M], s = rec[ST_S];
         if (wy)
             for (int j = 0; j < n; j++) wy[j] = (pf_real)(exp(g[j] - m) / s);
-        if (dnu) *dnu = 0;
         return m + log(s / N);
     }
     const double nu = tr->psi.p[tr->nu_index];
-    double st[3] = {0, 0, 0}; /* sum f*, sum f*', number outside the domain */
-    double worst = -DBL_MAX;
-    for (int j = 0; j < n; j++) {
-        double v, dv, s = g[j] - nu;
-        if (!fstar(c->f, c->alpha, s, &v, &dv)) {
-            st[2] += 1;
-            worst = fmax(worst, s);
-            v = dv = 0;
+    if (wy)
+        for (int j = 0; j < n; j++) {
+            double v, dv;
+            if (!fstar(c->f, c->alpha, g[j] - nu, &v, &dv)) dv = 0;
+            wy[j] = (pf_real)(dv / N);
         }
-        st[0] += v;
-        st[1] += dv;
-        if (wy) wy[j] = (pf_real)(dv / N);
-    }
-    sum_all(st, 3);
-    max_all(&worst, 1);
-    if (st[2] > 0) {
-        *bad = 1;
-        *bad_s = worst;
-    }
-    if (dnu) *dnu = 1 - st[1] / N;
-    return nu + st[0] / N;
+    if (dnu) *dnu = 1 - rec[ST_DF] / N;
+    return nu + rec[ST_F] / N;
 }
 
 /* ---- setup -------------------------------------------------------------------- */
@@ -275,24 +327,26 @@ pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
     memcpy(tr->XC, tr->XT, sizeof(pf_real) * (size_t)n * d);
     memcpy(tr->XC + (size_t)n * d, tr->Y, sizeof(pf_real) * (size_t)n * d);
     pf_net_forward(g, P->p, 2 * n, tr->XC, NULL, tr->fv, NULL);
-    double dnu = 0, bad_s = 0;
-    int bad = 0;
-    const double Lam = lambda_f(tr, tr->fv + n, n, tr->w + n, &dnu, &bad, &bad_s);
-    if (bad) {
+    double rec[ST_N];
+    stats_init(rec);
+    lambda_local(tr, tr->fv + n, n, rec);
+    for (int i = 0; i < n; i++) rec[ST_GX] += tr->fv[i];
+    rec[ST_PEN] = pen;
+    rec[ST_LIP] = lipmax;
+    if (pf_fault_point("disc_loss")) rec[ST_GX] = NAN;
+    stats_reduce(rec); /* the step's one small collective: every loss statistic */
+    if (rec[ST_BAD] > 0) {
         pf_status s;
         s.bad = 1;
         snprintf(s.msg, sizeof s.msg,
                  "iteration %ld: f = %s: gamma(y) - nu = %g is outside the domain of f* (s < 0)",
-                 tr->iteration + 1, pf_fdiv_name(c->f), bad_s);
+                 tr->iteration + 1, pf_fdiv_name(c->f), rec[ST_WORST]);
         return s;
     }
-    double st[3] = {0, pen, lipmax};
-    for (int i = 0; i < n; i++) st[0] += tr->fv[i];
-    if (pf_fault_point("disc_loss")) st[0] = NAN;
-    sum_all(st, 2);
-    max_all(&st[2], 1);
-    tr->last_penalty = st[1] / N;
-    tr->last_loss_d = -(st[0] / N - Lam) + mu * (penalty ? st[1] / N : 0);
+    double dnu = 0;
+    const double Lam = lambda_finish(tr, tr->fv + n, n, N, rec, tr->w + n, &dnu);
+    tr->last_penalty = rec[ST_PEN] / N;
+    tr->last_loss_d = -(rec[ST_GX] / N - Lam) + mu * (penalty ? rec[ST_PEN] / N : 0);
     if (!isfinite(tr->last_loss_d)) return status_bad(tr, "discriminator loss loss_d", tr->last_loss_d);
 
     /* d l_D / d gamma: -1/N on generated points, dLambda/dgamma_j on data points */
@@ -391,12 +445,27 @@ pf_status pf_potential_loss_grad(pf_trainer *tr)
         }
     }
     if (pf_fault_point("potential_loss")) st[0] = NAN;
+    /* The loss needs no collective of its own (the gradient does not depend on its
+     * value): this rank's share is kept, and reduced when it is reported
+     * (pf_potential_loss_global).  A non-finite share poisons the gradient, so the
+     * one gradient all-reduce tells every rank. */
+    tr->pot_partial[0] = st[0];
+    tr->pot_partial[1] = st[1];
+    tr->last_loss_g = st[0] / N + (kinetic ? h / (2 * lam * N) * st[1] : 0);
+    if (!isfinite(tr->last_loss_g)) P->g[0] = NAN;
+    tr->t_pot += pf_now() - t1;
+    return status_ok();
+}
+
+double pf_potential_loss_global(pf_trainer *tr)
+{
+    const pf_config *c = &tr->cfg;
+    double st[2] = {tr->pot_partial[0], tr->pot_partial[1]};
     sum_all(st, 2);
     /* lambda * sum_k h (1/N) sum_i |v|^2 / 2 with v = -grad phi / lambda */
-    tr->last_loss_g = st[0] / N + (kinetic ? h / (2 * lam * N) * st[1] : 0);
-    tr->t_pot += pf_now() - t1;
-    if (!isfinite(tr->last_loss_g)) return status_bad(tr, "potential loss loss_g", tr->last_loss_g);
-    return status_ok();
+    tr->last_loss_g = st[0] / tr->N +
+                      (pf_mode_kinetic(c->mode) ? tr->h / (2 * c->lambda * tr->N) * st[1] : 0);
+    return tr->last_loss_g;
 }
 
 pf_status pf_potential_step(pf_trainer *tr)
@@ -408,7 +477,12 @@ pf_status pf_potential_step(pf_trainer *tr)
     double t1 = pf_now();
     tr->t_reduce += t1 - t0;
     double gn = pf_params_grad_norm(&tr->theta);
-    if (!isfinite(gn)) return status_bad(tr, "potential gradient grad_norm_phi", gn);
+    if (!isfinite(gn)) {
+        /* every rank sees this: find out whether the loss itself was the cause */
+        double lg = pf_potential_loss_global(tr);
+        if (!isfinite(lg)) return status_bad(tr, "potential loss loss_g", lg);
+        return status_bad(tr, "potential gradient grad_norm_phi", gn);
+    }
     pf_params_adam_step(&tr->theta);
     tr->t_pot += pf_now() - t1;
     return s;
@@ -484,20 +558,19 @@ void pf_diagnostics(pf_trainer *tr, pf_diag *dg)
     pf_flow_simulate(phi, th, n, d, 2 * nt, h / 2, lam, tr->X0, tr->XH, NULL, NULL, tr->work);
     pf_net_forward(g, ps, n, tr->XH, NULL, tr->fv, NULL);
     for (int i = 0; i < n; i++) st[4] += tr->fv[i];
-    /* Lambda on the diagnostic data batch (uses the diagnostic N) */
+    /* Lambda on the diagnostic data batch (of Nd samples) */
     pf_net_forward(g, ps, n, tr->Y, NULL, tr->fv, NULL);
-    int saveN = tr->N, bad = 0;
-    double bad_s;
-    tr->N = tr->Nd;
-    double Lam = lambda_f(tr, tr->fv, n, NULL, NULL, &bad, &bad_s);
-    tr->N = saveN;
-    if (bad) Lam = NAN;
+    double rec[ST_N];
+    stats_init(rec);
+    lambda_local(tr, tr->fv, n, rec);
+    stats_reduce(rec);
+    double Lam = rec[ST_BAD] > 0 ? NAN : lambda_finish(tr, tr->fv, n, N, rec, NULL, NULL);
     sum_all(st, 5);
     max_all(&lipmax, 1);
 
     dg->iteration = (double)tr->iteration;
     dg->loss_d = tr->last_loss_d;
-    dg->loss_g = tr->last_loss_g;
+    dg->loss_g = pf_potential_loss_global(tr);
     dg->divergence = st[0] / N - Lam;
     dg->divergence_half_step = st[4] / N - Lam;
     dg->kinetic = h / (2 * lam * lam * N) * st[1];

@@ -145,7 +145,7 @@ fi
 # are printed.  A job requeued by its script waits ~2 minutes (Slurm sets its
 # BeginTime): it is started at once with StartTime=now.
 wait_gone() {
-  local id=$1 limit=$2 t=0 r info st last='' ended=0
+  local id=$1 limit=$2 t=0 r info st last='' ended=0 pend=0
   restarts=0
   while [ "$t" -lt "$limit" ]; do
     if info=$(scontrol -o show job "$id" 2>&1); then
@@ -164,8 +164,14 @@ wait_gone() {
         ended=$((ended + 1)); [ "$ended" -ge 2 ] && return 0 ;;
       *) ended=0 ;;
     esac
+    # Start a requeued job only after 3 s in BeginTime: started at once, slurmd may still
+    # be revoking the previous instance's credential and kills the new one ("Job
+    # credential revoked", seen here).
     case "$st" in
-      "JobState=PENDING Reason=BeginTime") scontrol update JobId="$id" StartTime=now 2> /dev/null ;;
+      "JobState=PENDING Reason=BeginTime")
+        pend=$((pend + 1))
+        [ "$pend" -ge 3 ] && scontrol update JobId="$id" StartTime=now 2> /dev/null ;;
+      *) pend=0 ;;
     esac
     sleep 1
     t=$((t + 1))

@@ -32,6 +32,7 @@ typedef struct {
     long iteration;             /* iterations completed                           */
     double h;                   /* T / steps                                      */
     double last_loss_d, last_loss_g, last_penalty;
+    double pot_partial[2];      /* this rank's sums of gamma(x^T) and |grad phi|^2 */
     /* seconds spent, accumulated (bench/): simulating trajectories, the rest of the
      * discriminator and potential steps, and the gradient all-reduces */
     double t_sim, t_disc, t_pot, t_reduce;
@@ -57,6 +58,10 @@ typedef struct { int bad; char msg[256]; } pf_status;
  * parameter update: what the end-to-end gradient tests differentiate. */
 pf_status pf_disc_loss_grad(pf_trainer *tr, int k);
 pf_status pf_potential_loss_grad(pf_trainer *tr);
+/* The potential step needs no collective for its loss: pf_potential_loss_grad leaves
+ * this rank's share in tr->last_loss_g (the global value on 1 rank); this collective
+ * call reduces the shares of the last potential step and returns the global l_G. */
+double pf_potential_loss_global(pf_trainer *tr);
 
 /* One discriminator step (SPEC §1.4) on sub-batch k of the current iteration. */
 pf_status pf_disc_step(pf_trainer *tr, int k);
