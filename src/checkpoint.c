@@ -37,56 +37,7 @@
 #define PF_H5_FILE H5T_IEEE_F64LE
 #endif
 
-/* ---- HDF5 error checking (writes): PF_H5CHECK(x) pf_die's on a negative return, naming
- * the file (variable h5_path in scope), the expression, the line and HDF5's innermost
- * message. ------------------------------------------------------------------------ */
-#define PF_H5CHECK(x) h5check_at((int64_t)(x), #x, h5_path, __FILE__, __LINE__)
-
-static herr_t h5_walk_cb(unsigned n, const H5E_error2_t *e, void *user)
-{
-    char *why = user;
-    if (n == 0 && e->desc && *e->desc) {
-        char minor[128] = "";
-        H5Eget_msg(e->min_num, NULL, minor, sizeof minor);
-        snprintf(why, 512, "%s%s%s", e->desc, *minor ? " — " : "", minor);
-    }
-    return 0;
-}
-
-static int64_t h5check_at(int64_t r, const char *expr, const char *path, const char *file,
-                          int line)
-{
-    if (r >= 0) return r;
-    char why[512] = "";
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_walk_cb, why);
-    pf_die_at(file, line, "HDF5 error on %s: %s failed%s%s", path, expr, *why ? ": " : "",
-              why);
-}
-
-typedef struct { H5E_auto2_t fn; void *data; } h5_quiet;
-static void quiet_begin(h5_quiet *q)
-{
-    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-static void quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
-
-static int mkdir_p(const char *path)
-{
-    char tmp[PF_PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
-    return 0;
-}
+#include "proxflow/h5util.h"
 
 /* ---- attributes ------------------------------------------------------------------- */
 
@@ -291,12 +242,12 @@ void pf_checkpoint_write(const pf_trainer *tr, const char *out_dir, char *path, 
     snprintf(tmp, sizeof tmp, "%s/.ckpt_%08ld.h5.tmp", dir, tr->iteration);
     snprintf(fin, sizeof fin, "%s/ckpt_%08ld.h5", dir, tr->iteration);
     const char *h5_path = tmp;
-    h5_quiet q;
-    quiet_begin(&q);
+    pf_h5_quiet q;
+    pf_h5_quiet_begin(&q);
 
     /* rank 0: the directory, and no stale temporary (H5F_ACC_EXCL below) */
     if (pf_rank() == 0) {
-        if (mkdir_p(dir)) pf_die("cannot create checkpoint directory %s: %s", dir, strerror(errno));
+        if (pf_mkdir_p(dir)) pf_die("cannot create checkpoint directory %s: %s", dir, strerror(errno));
         if (unlink(tmp) && errno != ENOENT) pf_die("cannot remove stale %s: %s", tmp, strerror(errno));
     }
     MPI_Barrier(pf_comm());
@@ -350,7 +301,7 @@ void pf_checkpoint_write(const pf_trainer *tr, const char *out_dir, char *path, 
         prune(dir, tr->iteration, tr->cfg.keep > 0 ? tr->cfg.keep : 1);
     }
     MPI_Barrier(pf_comm());
-    quiet_end(&q);
+    pf_h5_quiet_end(&q);
     if (path && len) snprintf(path, len, "%s", fin);
 }
 
@@ -411,8 +362,8 @@ static int read_net(hid_t f, const char *path, const char *name, const pf_params
 
 int pf_checkpoint_load(pf_trainer *tr, const char *path, char *err, size_t errlen)
 {
-    h5_quiet q;
-    quiet_begin(&q);
+    pf_h5_quiet q;
+    pf_h5_quiet_begin(&q);
     int rc = 0;
     hid_t f = -1;
     pf_real *bt = NULL, *bp = NULL;
@@ -480,7 +431,7 @@ out:
     free(bt);
     free(bp);
     if (f >= 0) H5Fclose(f);
-    quiet_end(&q);
+    pf_h5_quiet_end(&q);
     return rc;
 }
 
@@ -504,8 +455,8 @@ int pf_checkpoint_latest(const char *out_dir, char *path, size_t len)
 {
     char dir[PF_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/checkpoints", out_dir);
-    h5_quiet q;
-    quiet_begin(&q);
+    pf_h5_quiet q;
+    pf_h5_quiet_begin(&q);
     int n, found = 0;
     long *it = list_checkpoints(dir, &n);
     for (int k = 0; k < n && !found; k++) {
@@ -517,6 +468,6 @@ int pf_checkpoint_latest(const char *out_dir, char *path, size_t len)
         }
     }
     free(it);
-    quiet_end(&q);
+    pf_h5_quiet_end(&q);
     return found ? 0 : 1;
 }

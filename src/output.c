@@ -26,67 +26,7 @@
 
 #define PF_PATH_MAX (PF_STR + 64)
 
-/* ---- HDF5 error checking --------------------------------------------------------
- * PF_H5CHECK(x): x must not return a negative value; otherwise pf_die with the path of
- * the file in hand (a variable h5_path in the caller's scope), the expression, the
- * source line and HDF5's innermost error message (the automatic stack dump is off). */
-#define PF_H5CHECK(x) h5check_at((int64_t)(x), #x, h5_path, __FILE__, __LINE__)
-
-static herr_t h5_walk_cb(unsigned n, const H5E_error2_t *e, void *user)
-{
-    char *why = user;
-    if (n == 0 && e->desc && *e->desc) { /* innermost: where the error was found */
-        char minor[128] = "";
-        H5Eget_msg(e->min_num, NULL, minor, sizeof minor);
-        snprintf(why, 512, "%s%s%s", e->desc, *minor ? " — " : "", minor);
-    }
-    return 0;
-}
-
-static int64_t h5check_at(int64_t r, const char *expr, const char *path, const char *file,
-                          int line)
-{
-    if (r >= 0) return r;
-    char why[512] = "";
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_walk_cb, why);
-    pf_die_at(file, line, "HDF5 error on %s: %s failed%s%s", path, expr, *why ? ": " : "",
-              why);
-}
-
-/* Silence HDF5's automatic error stack printing inside our calls (errors are reported
- * by PF_H5CHECK with the file name); restored on the way out. */
-typedef struct { H5E_auto2_t fn; void *data; } h5_quiet;
-static void quiet_begin(h5_quiet *q)
-{
-    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-static void quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
-
-/* ---- small helpers -------------------------------------------------------------- */
-
-/* mkdir -p; 0 or -1 with errno. */
-static int mkdir_p(const char *path)
-{
-    char tmp[PF_PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
-    struct stat st;
-    if (stat(tmp, &st) || !S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
+#include "proxflow/h5util.h"
 
 /* <out_dir> and <out_dir>/checkpoints, by rank 0, then a barrier (SPEC §4). */
 static void make_out_dirs(const char *out_dir)
@@ -94,8 +34,8 @@ static void make_out_dirs(const char *out_dir)
     if (pf_rank() == 0) {
         char ck[PF_PATH_MAX];
         snprintf(ck, sizeof ck, "%s/checkpoints", out_dir);
-        if (mkdir_p(out_dir)) pf_die("cannot create output directory %s: %s", out_dir, strerror(errno));
-        if (mkdir_p(ck)) pf_die("cannot create checkpoint directory %s: %s", ck, strerror(errno));
+        if (pf_mkdir_p(out_dir)) pf_die("cannot create output directory %s: %s", out_dir, strerror(errno));
+        if (pf_mkdir_p(ck)) pf_die("cannot create checkpoint directory %s: %s", ck, strerror(errno));
     }
     MPI_Barrier(pf_comm());
 }
@@ -319,8 +259,8 @@ pf_run *pf_run_open(const pf_trainer *tr, const char *out_dir, int threads, int 
     if (snprintf(run->path, sizeof run->path, "%s/run.h5", out_dir) >= (int)sizeof run->path)
         pf_die("output directory name too long: %s", out_dir);
     const char *h5_path = run->path;
-    h5_quiet q;
-    quiet_begin(&q);
+    pf_h5_quiet q;
+    pf_h5_quiet_begin(&q);
     make_out_dirs(out_dir);
 
     /* Resume: reopen an existing run.h5 read-write (missing: create it).  A file that
@@ -363,7 +303,7 @@ pf_run *pf_run_open(const pf_trainer *tr, const char *out_dir, int threads, int 
     write_run_attrs(run->file, tr, threads, reopened, h5_path);
     diag_open(run, tr, reopened);
     PF_H5CHECK(H5Fflush(run->file, H5F_SCOPE_GLOBAL));
-    quiet_end(&q);
+    pf_h5_quiet_end(&q);
     return run;
 }
 
@@ -373,8 +313,8 @@ void pf_run_log(pf_run *run, const pf_diag *dg)
 {
     pf_fault_point("run_log");
     const char *h5_path = run->path;
-    h5_quiet q;
-    quiet_begin(&q);
+    pf_h5_quiet q;
+    pf_h5_quiet_begin(&q);
     const double *v = pf_diag_array(dg);
     const hsize_t n = run->n_logged + 1, at = run->n_logged, one = 1;
     hid_t ms = PF_H5CHECK(H5Screate_simple(1, &one, NULL));
@@ -392,7 +332,7 @@ void pf_run_log(pf_run *run, const pf_diag *dg)
     PF_H5CHECK(H5Sclose(ms));
     run->n_logged = n;
     PF_H5CHECK(H5Fflush(run->file, H5F_SCOPE_GLOBAL));
-    quiet_end(&q);
+    pf_h5_quiet_end(&q);
 }
 
 /* A float32 dataset of the given shape: reused when it exists with that shape
@@ -463,8 +403,8 @@ static float *to_f32(const pf_real *x, size_t n)
 void pf_run_trajectories(pf_run *run, pf_trainer *tr)
 {
     const char *h5_path = run->path;
-    h5_quiet q;
-    quiet_begin(&q);
+    pf_h5_quiet q;
+    pf_h5_quiet_begin(&q);
     const int nt = tr->cfg.steps, d = tr->d, ntr = tr->cfg.n_traj;
     int j0, j1;
     pf_block(ntr, pf_rank(), pf_nranks(), &j0, &j1);
@@ -491,7 +431,7 @@ void pf_run_trajectories(pf_run *run, pf_trainer *tr)
     free(F);
     free(traj);
     free(X);
-    quiet_end(&q);
+    pf_h5_quiet_end(&q);
 }
 
 /* /samples/generated and /samples/reference [diag_batch, d] float32: reference
@@ -500,8 +440,8 @@ void pf_run_trajectories(pf_run *run, pf_trainer *tr)
 void pf_run_samples(pf_run *run, pf_trainer *tr)
 {
     const char *h5_path = run->path;
-    h5_quiet q;
-    quiet_begin(&q);
+    pf_h5_quiet q;
+    pf_h5_quiet_begin(&q);
     const int d = tr->d, nd = tr->cfg.diag_batch;
     int j0, j1;
     pf_block(nd, pf_rank(), pf_nranks(), &j0, &j1);
@@ -533,19 +473,19 @@ void pf_run_samples(pf_run *run, pf_trainer *tr)
     free(FR);
     free(X);
     free(R);
-    quiet_end(&q);
+    pf_h5_quiet_end(&q);
 }
 
 void pf_run_close(pf_run *run)
 {
     if (!run) return;
     const char *h5_path = run->path;
-    h5_quiet q;
-    quiet_begin(&q);
+    pf_h5_quiet q;
+    pf_h5_quiet_begin(&q);
     for (int k = 0; k < PF_DIAG_COUNT; k++) PF_H5CHECK(H5Dclose(run->diag[k]));
     PF_H5CHECK(H5Pclose(run->dxpl));
     PF_H5CHECK(H5Fclose(run->file));
-    quiet_end(&q);
+    pf_h5_quiet_end(&q);
     free(run);
 }
 

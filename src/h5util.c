@@ -1,0 +1,57 @@
+/* HDF5 error handling and mkdir -p, shared by output.c and checkpoint.c. */
+#include "proxflow/h5util.h"
+#include "proxflow/common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+static herr_t h5_walk_cb(unsigned n, const H5E_error2_t *e, void *user)
+{
+    char *why = user;
+    if (n == 0 && e->desc && *e->desc) { /* innermost: where the error was found */
+        char minor[128] = "";
+        H5Eget_msg(e->min_num, NULL, minor, sizeof minor);
+        snprintf(why, 512, "%s%s%s", e->desc, *minor ? " — " : "", minor);
+    }
+    return 0;
+}
+
+int64_t pf_h5check_at(int64_t r, const char *expr, const char *path, const char *file, int line)
+{
+    if (r >= 0) return r;
+    char why[512] = "";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_walk_cb, why);
+    pf_die_at(file, line, "HDF5 error on %s: %s failed%s%s", path, expr, *why ? ": " : "",
+              why);
+}
+
+void pf_h5_quiet_begin(pf_h5_quiet *q)
+{
+    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+void pf_h5_quiet_end(const pf_h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
+
+int pf_mkdir_p(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
+    struct stat st;
+    if (stat(tmp, &st) || !S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
