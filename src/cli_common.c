@@ -1,6 +1,7 @@
 /* Pieces shared by the commands (SPEC §5): option parsing, and rebuilding a trainer
  * from a checkpoint (its stored config, SPEC §4) for `sample` and `eval`. */
 #include "proxflow/cli.h"
+#include "proxflow/h5util.h"
 #include "proxflow/output.h"
 
 #include <errno.h>
@@ -64,7 +65,7 @@ static char *read_root_str(const char *path, const char *name, char *err, size_t
     H5Eget_auto2(H5E_DEFAULT, &fn, &data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     char *out = NULL;
-    hid_t f = -1, a = -1, ft = -1, mt = -1;
+    hid_t f = -1, a = -1, ft = -1;
     if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
         snprintf(err, errlen, "%s: not a readable HDF5 file (truncated, corrupt, or not a checkpoint)",
                  path);
@@ -79,28 +80,9 @@ static char *read_root_str(const char *path, const char *name, char *err, size_t
         snprintf(err, errlen, "%s: attribute '%s' is not a string", path, name);
         goto done;
     }
-    mt = H5Tcopy(H5T_C_S1);
-    H5Tset_cset(mt, H5Tget_cset(ft)); /* HDF5 does not convert between csets */
-    if (H5Tis_variable_str(ft) > 0) {
-        char *s = NULL;
-        H5Tset_size(mt, H5T_VARIABLE);
-        if (H5Aread(a, mt, &s) >= 0 && s) {
-            out = strdup(s);
-            H5free_memory(s);
-        }
-    } else {
-        size_t n = H5Tget_size(ft);
-        out = calloc(n + 1, 1);
-        H5Tset_size(mt, n + 1);
-        H5Tset_strpad(mt, H5T_STR_NULLTERM);
-        if (out && H5Aread(a, mt, out) < 0) {
-            free(out);
-            out = NULL;
-        }
-    }
+    out = pf_h5_attr_string(a);
     if (!out) snprintf(err, errlen, "%s: attribute '%s' unreadable (corrupt checkpoint?)", path, name);
 done:
-    if (mt >= 0) H5Tclose(mt);
     if (ft >= 0) H5Tclose(ft);
     if (a >= 0) H5Aclose(a);
     if (f >= 0) H5Fclose(f);

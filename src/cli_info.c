@@ -3,6 +3,7 @@
  * read-only, and prints; the others wait for its verdict.  A file that is missing, not
  * HDF5 or none of the three kinds is an error (exit 2) naming the file. */
 #include "proxflow/cli.h"
+#include "proxflow/h5util.h"
 #include "proxflow/train.h"
 
 #include <errno.h>
@@ -18,38 +19,6 @@ static const char *const USAGE = "proxflow info RUN_OR_CKPT_OR_SAMPLES.h5";
 
 /* ---- reading (never fatal: a bad object prints as "?") ------------------------------ */
 
-/* A string attribute, malloc'd; NULL if absent or not a string. */
-static char *attr_string(hid_t a)
-{
-    char *out = NULL;
-    hid_t ft = H5Aget_type(a);
-    if (ft < 0) return NULL;
-    if (H5Tget_class(ft) == H5T_STRING) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_cset(mt, H5Tget_cset(ft));
-        if (H5Tis_variable_str(ft) > 0) {
-            char *s = NULL;
-            H5Tset_size(mt, H5T_VARIABLE);
-            if (H5Aread(a, mt, &s) >= 0 && s) {
-                out = strdup(s);
-                H5free_memory(s);
-            }
-        } else {
-            size_t n = H5Tget_size(ft);
-            out = calloc(n + 1, 1);
-            H5Tset_size(mt, n + 1);
-            H5Tset_strpad(mt, H5T_STR_NULLTERM);
-            if (out && H5Aread(a, mt, out) < 0) {
-                free(out);
-                out = NULL;
-            }
-        }
-        H5Tclose(mt);
-    }
-    H5Tclose(ft);
-    return out;
-}
-
 /* Any scalar or small 1-D attribute (string, integer, float) as text. */
 static void attr_text(hid_t a, char *buf, size_t len)
 {
@@ -59,7 +28,7 @@ static void attr_text(hid_t a, char *buf, size_t len)
     H5T_class_t cl = H5Tget_class(ft);
     hssize_t np = H5Sget_simple_extent_npoints(sp);
     if (cl == H5T_STRING) {
-        char *s = np == 1 ? attr_string(a) : NULL;
+        char *s = np == 1 ? pf_h5_attr_string(a) : NULL;
         if (s) snprintf(buf, len, "%s", s);
         free(s);
     } else if ((cl == H5T_INTEGER || cl == H5T_FLOAT) && np >= 1 && np <= 16) {
@@ -95,7 +64,7 @@ static char *get_attr_string(hid_t loc, const char *name)
     if (!has_attr(loc, name)) return NULL;
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
     if (a < 0) return NULL;
-    char *s = attr_string(a);
+    char *s = pf_h5_attr_string(a);
     H5Aclose(a);
     return s;
 }

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 static herr_t h5_walk_cb(unsigned n, const H5E_error2_t *e, void *user)
@@ -33,6 +35,37 @@ void pf_h5_quiet_begin(pf_h5_quiet *q)
 }
 
 void pf_h5_quiet_end(const pf_h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
+
+char *pf_h5_attr_string(hid_t a)
+{
+    char *out = NULL;
+    hid_t ft = H5Aget_type(a);
+    if (ft < 0) return NULL;
+    if (H5Tget_class(ft) == H5T_STRING) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_cset(mt, H5Tget_cset(ft)); /* HDF5 does not convert between csets */
+        if (H5Tis_variable_str(ft) > 0) {
+            char *s = NULL;
+            H5Tset_size(mt, H5T_VARIABLE);
+            if (H5Aread(a, mt, &s) >= 0 && s) {
+                out = strdup(s);
+                H5free_memory(s);
+            }
+        } else {
+            size_t n = H5Tget_size(ft);
+            out = calloc(n + 1, 1);
+            H5Tset_size(mt, n + 1);
+            H5Tset_strpad(mt, H5T_STR_NULLTERM);
+            if (out && H5Aread(a, mt, out) < 0) {
+                free(out);
+                out = NULL;
+            }
+        }
+        H5Tclose(mt);
+    }
+    H5Tclose(ft);
+    return out;
+}
 
 int pf_mkdir_p(const char *path)
 {

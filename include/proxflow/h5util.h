@@ -18,6 +18,10 @@ typedef struct { H5E_auto2_t fn; void *data; } pf_h5_quiet;
 void pf_h5_quiet_begin(pf_h5_quiet *q);
 void pf_h5_quiet_end(const pf_h5_quiet *q);
 
+/* A string attribute (fixed or variable length, any character set) as a malloc'd C
+ * string; NULL if it is not a string or cannot be read. */
+char *pf_h5_attr_string(hid_t a);
+
 /* mkdir -p: 0, or -1 with errno (ENOTDIR if a component is not a directory). */
 int pf_mkdir_p(const char *path);
 
