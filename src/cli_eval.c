@@ -148,7 +148,7 @@ int pf_cmd_eval(int argc, char **argv)
     if (b > a) {
         pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, nt, X, traj);
         pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, 2 * nt, X2, NULL);
-        pf_reference_draw(&tr.cfg, d, (uint64_t)seed, PF_RNG_SAMPLE, a, b, R);
+        pf_trainer_reference(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, R);
         st = pf_straightness(traj, nt, b - a, d) * (b - a);
     }
     free(traj);

@@ -113,6 +113,9 @@ int pf_cmd_sample(int argc, char **argv)
     const char *ckpt = NULL, *out = NULL, *v;
     long long N = 0, nt_opt = 0, seed = 0;
     int want_traj = 0;
+    for (int k = 0; k < argc; k++)
+        if (!strcmp(argv[k], "--chain") || !strncmp(argv[k], "--chain=", 8))
+            return pf_chain_sample(argc, argv); /* through the links of a chain (SPEC §8) */
     for (int k = 0; k < argc; k++) {
         if ((v = pf_cli_option(argc, argv, &k, "--checkpoint", "sample", USAGE))) ckpt = v;
         else if ((v = pf_cli_option(argc, argv, &k, "--out", "sample", USAGE))) out = v;
@@ -184,7 +187,7 @@ int pf_cmd_sample(int argc, char **argv)
         const int n = b - a;
         if (n > 0) {
             pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, nt, X, traj);
-            pf_reference_draw(&tr.cfg, d, (uint64_t)seed, PF_RNG_SAMPLE, a, b, R);
+            pf_trainer_reference(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, R);
         }
         write_rows(ds_s, dxpl, 2, d2, 0, (hsize_t)a, (hsize_t)n, X, path);
         write_rows(ds_r, dxpl, 2, d2, 0, (hsize_t)a, (hsize_t)n, R, path);

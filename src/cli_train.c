@@ -151,10 +151,39 @@ int pf_cmd_train(int argc, char **argv)
     return pf_train_run(&cfg, config_path, resume, dump);
 }
 
-int pf_train_run(pf_config *cfgp, const char *config_label, const char *resume, const char *dump)
+int pf_train_run(pf_config *cfg, const char *config_label, const char *resume, const char *dump)
+{
+    pf_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.label = config_label;
+    o.resume = resume;
+    o.dump = dump;
+    return pf_train_run_opts(cfg, &o);
+}
+
+/* Warm start (SPEC §8, chain.warm_start): parameters from a checkpoint of another run
+ * with the same shapes; a fresh optimiser (moments and step count reset), iteration 0. */
+static void warm_start(pf_trainer *tr, const char *ckpt)
+{
+    char err[1024];
+    int bad = pf_checkpoint_load(tr, ckpt, err, sizeof err);
+    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
+    if (bad) pf_fail_collective(2, "warm start: %s", err[0] ? err : "cannot load checkpoint");
+    pf_params *ps[2] = {&tr->theta, &tr->psi};
+    for (int k = 0; k < 2; k++) {
+        memset(ps[k]->m, 0, sizeof(pf_real) * ps[k]->n);
+        memset(ps[k]->v, 0, sizeof(pf_real) * ps[k]->n);
+        ps[k]->t = 0;
+    }
+    tr->iteration = 0;
+    pf_log("warm start from the networks of %s\n", ckpt);
+}
+
+int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
 {
     pf_config cfg = *cfgp; /* a copy: the caller's config stays as it was */
-    const char *config_path = config_label;
+    const char *config_path = opts->label, *resume = opts->resume, *dump = opts->dump;
+    opts->finished = 0;
     const int threads = pf_cli_setup_threads(&cfg);
     const int P = pf_nranks();
     const int tty = pf_rank() == 0 && isatty(STDOUT_FILENO);
@@ -190,6 +219,8 @@ int pf_train_run(pf_config *cfgp, const char *config_label, const char *resume, 
         if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
         if (bad) pf_fail_collective(2, "%s", err[0] ? err : "cannot load checkpoint");
         pf_log("resumed from %s at iteration %ld\n", path, tr.iteration);
+    } else if (opts->init_from) {
+        warm_start(&tr, opts->init_from);
     }
     if (dump) {
         pf_dump_state(&tr, dump);
@@ -258,6 +289,8 @@ int pf_train_run(pf_config *cfgp, const char *config_label, const char *resume, 
     }
     if (status == 0) {
         pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
+        opts->finished = 1;
+        opts->train_seconds = pf_now() - t_start;
         pf_run_samples(run, &tr);
         const double wall = pf_now() - t_start;
         pf_log("proxflow: done: %ld iterations in %.1f s (%.4f s/it, %.0f samples/s) on %d rank%s x "

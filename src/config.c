@@ -34,7 +34,7 @@ typedef enum {
 
 /* Range flags: R_MIN means value >= min (> min with R_MIN_X), likewise for max. For an
  * int list they apply to every entry. */
-enum { R_MIN = 1u, R_MIN_X = 2u, R_MAX = 4u, R_MAX_X = 8u, R_ODD = 16u };
+enum { R_MIN = 1u, R_MIN_X = 2u, R_MAX = 4u, R_MAX_X = 8u, R_ODD = 16u, R_EMPTY = 32u };
 #define GT (R_MIN | R_MIN_X)
 #define GE R_MIN
 
@@ -69,6 +69,8 @@ _Static_assert(sizeof(pf_reference) == sizeof(int), "enum size");
 #define K_LONG(s, k, fld, lo, fl, def, doc) {s, k, KT_LONG, F(fld), 0, lo, 0, fl, NULL, def, doc}
 #define K_U64(s, k, fld, def, doc) {s, k, KT_U64, F(fld), 0, 0, 0, 0, NULL, def, doc}
 #define K_STR(s, k, fld, def, doc) {s, k, KT_STRING, F(fld), 0, 0, 0, 0, NULL, def, doc}
+/* a string that may be empty (R_EMPTY: "none") */
+#define K_STR0(s, k, fld, def, doc) {s, k, KT_STRING, F(fld), 0, 0, 0, R_EMPTY, NULL, def, doc}
 #define K_ENUM(s, k, fld, nm, def, doc) {s, k, KT_ENUM, F(fld), 0, 0, 0, 0, nm, def, doc}
 #define K_BOOL(s, k, fld, def, doc) {s, k, KT_BOOL, F(fld), 0, 0, 0, 0, NULL, def, doc}
 #define K_LIST(s, k, fld, nfld, def, doc) {s, k, KT_INTLIST, F(fld), F(nfld), 1, 0, GE, NULL, def, doc}
@@ -136,6 +138,9 @@ static const pf_key keys[] = {
           "lower corner a of the uniform reference [a, b]^d (must be < reference_high)"),
     K_DBL("data", "reference_high", ref_high, 0, 0, 0, "1.0",
           "upper corner b of the uniform reference [a, b]^d"),
+    K_STR0("data", "reference_pool", ref_pool, "",
+          "FILE.h5:/DATASET of stored samples [M, d] to draw the reference from instead of "
+          "`reference` (empty = none; `proxflow chain` sets it for links 2..K, SPEC 8)"),
 
     K_STR("output", "dir", out_dir, "runs/proxflow", "run directory (--out overrides it)"),
     K_INT("output", "log_every", log_every, 1, GE, "10", "log diagnostics every this many iterations"),
@@ -146,6 +151,13 @@ static const pf_key keys[] = {
     K_INT("output", "keep", keep, 1, GE, "3", "number of checkpoints kept"),
     K_INT("output", "n_traj", n_traj, 1, GE, "64", "trajectories written each time"),
     K_INT("output", "diag_batch", diag_batch, 1, GE, "256", "size of the fixed diagnostic batch"),
+
+    K_INT("chain", "links", links, 1, GE, "4", "`proxflow chain`: number of links K (--links overrides it)"),
+    K_INT("chain", "pool", pool, 1, GE, "4096",
+          "`proxflow chain`: samples pushed through each link and stored as the next link's "
+          "reference (>= batch, diag_batch and n_traj)"),
+    K_BOOL("chain", "warm_start", warm_start, "true",
+           "`proxflow chain`: start link k+1's networks from link k's (Adam moments reset)"),
 };
 
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
@@ -440,7 +452,7 @@ static int parse_list(const pf_key *k, const char *v, pf_config *c, char *why, s
  * unchanged and the reason (without location) is written into why. */
 static int parse_value(const pf_key *k, const char *v, pf_config *c, char *why, size_t n)
 {
-    if (!*v) return fail(why, n, "empty value");
+    if (!*v && !(k->type == KT_STRING && (k->flags & R_EMPTY))) return fail(why, n, "empty value");
     switch (k->type) {
     case KT_DOUBLE: {
         double x = 0;

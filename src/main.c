@@ -14,6 +14,8 @@ static const char *USAGE =
     "                            [--dump-state FILE.h5]\n"
     "  proxflow sample --checkpoint CKPT --n N [--steps Nt] [--seed S] [--trajectories] --out FILE.h5\n"
     "  proxflow eval   --checkpoint CKPT [--data SPEC] [--n N] [--steps Nt] [--seed S] [--json FILE]\n"
+    "  proxflow chain  CONFIG.ini [--links K] [--set section.key=value ...] [--out DIR] [--resume]\n"
+    "  proxflow sample --chain DIR --n N [--from-link K] [--seed S] --out FILE.h5\n"
     "  proxflow sweep  SWEEP.ini (--count | --list | --index I [--dry-run | --status])\n"
     "  proxflow info   RUN_OR_CKPT.h5\n"
     "\n"
@@ -39,7 +41,8 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "eval")) status = pf_cmd_eval(argc - 2, argv + 2);
     else if (!strcmp(cmd, "info")) status = pf_cmd_info(argc - 2, argv + 2);
     else if (!strcmp(cmd, "sweep")) status = pf_cmd_sweep(argc - 2, argv + 2);
-    else pf_fail_collective(2, "unknown command '%s' (commands: train, sample, eval, sweep, info; see proxflow --help)", cmd);
+    else if (!strcmp(cmd, "chain")) status = pf_cmd_chain(argc - 2, argv + 2);
+    else pf_fail_collective(2, "unknown command '%s' (commands: train, chain, sample, eval, sweep, info; see proxflow --help)", cmd);
     MPI_Finalize();
     return status;
 }

@@ -4,6 +4,7 @@
  * every loss is a global-batch quantity, gradients are summed by one all-reduce. */
 #include "proxflow/train.h"
 #include "proxflow/flow.h"
+#include "proxflow/pool.h"
 #include "proxflow/rng.h"
 
 #include <float.h>
@@ -203,6 +204,14 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
     tr->diag_data = (tr->Nd == tr->N) ? tr->data : pf_data_open(cfg, tr->Nd, tr->d0, tr->d1);
     tr->d = pf_data_dim(tr->data);
     pf_data_image_shape(tr->data, &tr->H, &tr->W, &tr->C);
+    if (cfg->ref_pool[0]) {
+        /* A stored pool as rho_0 (SPEC §8): drawn like a data file (SPEC §3 columns), so
+         * the draws do not depend on the rank count; its own view for the diagnostic
+         * batch's columns. */
+        tr->pool = pf_pool_open_reference(cfg, tr->N, tr->i0, tr->i1, tr->d);
+        tr->pool_diag = (tr->Nd == tr->N) ? tr->pool
+                                          : pf_pool_open_reference(cfg, tr->Nd, tr->d0, tr->d1, tr->d);
+    }
     tr->h = cfg->T / cfg->steps;
 
     pf_net_init_from_config(&tr->phi, &cfg->potential, tr->d, tr->H, tr->W, tr->C, 1);
@@ -242,6 +251,8 @@ void pf_trainer_free(pf_trainer *tr)
     pf_params_free(&tr->psi);
     if (tr->diag_data != tr->data) pf_data_close(tr->diag_data);
     pf_data_close(tr->data);
+    if (tr->pool_diag != tr->pool) pf_data_close(tr->pool_diag);
+    if (tr->pool) pf_data_close(tr->pool);
     memset(tr, 0, sizeof *tr);
 }
 
@@ -273,6 +284,17 @@ static void draw_interp(const pf_trainer *tr, uint64_t it, uint32_t purpose, int
     }
 }
 
+/* Reference samples x^0 of global indices [a, b): from rho_0, or from the stored pool
+ * view (train: columns of N; diag: columns of Nd) when the config names one. */
+static void ref_draw(const pf_trainer *tr, const pf_data *pool, uint64_t it, uint32_t purpose,
+                     int a, int b, pf_real *X)
+{
+    if (pool)
+        pf_data_draw(pool, it, purpose, a, b, X);
+    else
+        pf_reference_draw(&tr->cfg, tr->d, it, purpose, a, b, X);
+}
+
 /* Squared norm of the first d entries of a row. */
 static double sq(const pf_real *x, int d)
 {
@@ -294,7 +316,7 @@ pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
     pf_params *P = &tr->psi;
 
     const double t0 = pf_now();
-    pf_reference_draw(c, d, it, PF_PURPOSE(PF_RNG_REFERENCE, k), tr->i0, tr->i1, tr->X0);
+    ref_draw(tr, tr->pool, it, PF_PURPOSE(PF_RNG_REFERENCE, k), tr->i0, tr->i1, tr->X0);
     pf_flow_simulate(&tr->phi, tr->theta.p, n, d, c->steps, tr->h, c->lambda, tr->X0, tr->XT,
                      NULL, NULL, tr->work);
     const double t1 = pf_now();
@@ -399,7 +421,7 @@ pf_status pf_potential_loss_grad(pf_trainer *tr)
     pf_params *P = &tr->theta;
 
     const double t0 = pf_now();
-    pf_reference_draw(c, d, it, PF_RNG_GEN_REFERENCE, tr->i0, tr->i1, tr->X0);
+    ref_draw(tr, tr->pool, it, PF_RNG_GEN_REFERENCE, tr->i0, tr->i1, tr->X0);
     pf_flow_simulate(phi, P->p, n, d, nt, h, lam, tr->X0, tr->XT, tr->traj, tr->grads, tr->work);
     const double t1 = pf_now();
     tr->t_sim += t1 - t0;
@@ -502,12 +524,21 @@ pf_status pf_train_iteration(pf_trainer *tr)
 
 /* ---- generation and diagnostics (SPEC §1.8) -------------------------------------- */
 
+void pf_trainer_reference(const pf_trainer *tr, uint64_t iteration, uint32_t purpose, int a,
+                          int b, pf_real *X)
+{
+    if (tr->cfg.ref_pool[0])
+        pf_pool_read_rows(tr->cfg.ref_pool, a, b, tr->d, X); /* rows a..b-1 as stored */
+    else
+        pf_reference_draw(&tr->cfg, tr->d, iteration, purpose, a, b, X);
+}
+
 void pf_generate(pf_trainer *tr, uint64_t iteration, uint32_t purpose, int a, int b, int nt,
                  pf_real *X, pf_real *traj)
 {
     if (nt <= 0) nt = tr->cfg.steps;
     const int n = b - a;
-    pf_reference_draw(&tr->cfg, tr->d, iteration, purpose, a, b, X);
+    pf_trainer_reference(tr, iteration, purpose, a, b, X);
     pf_real *work = pf_malloc(sizeof(pf_real) * 2 * (size_t)(n > 0 ? n : 1) * (tr->d + 1));
     pf_net_reserve(&tr->phi, n);
     pf_flow_simulate(&tr->phi, tr->theta.p, n, tr->d, nt, tr->cfg.T / nt, tr->cfg.lambda, X, X,
@@ -525,7 +556,7 @@ void pf_diagnostics(pf_trainer *tr, pf_diag *dg)
     /* sums: [gamma(x^T), |grad phi|^2, |HJ|, |R_T|^2, gamma(x^T half step)] */
     double st[5] = {0, 0, 0, 0, 0}, lipmax = 0;
 
-    pf_reference_draw(c, d, 0, PF_RNG_DIAG_REFERENCE, tr->d0, tr->d1, tr->X0);
+    ref_draw(tr, tr->pool_diag, 0, PF_RNG_DIAG_REFERENCE, tr->d0, tr->d1, tr->X0);
     pf_flow_simulate(phi, th, n, d, nt, h, lam, tr->X0, tr->XT, tr->traj, tr->grads, tr->work);
     for (int k = 0; k < nt; k++)
         for (int i = 0; i < n; i++) {
@@ -581,4 +612,24 @@ void pf_diagnostics(pf_trainer *tr, pf_diag *dg)
     dg->grad_norm_gamma = pf_params_grad_norm(&tr->psi);
     dg->penalty = tr->last_penalty;
     dg->nu = tr->nu_index != SIZE_MAX ? tr->psi.p[tr->nu_index] : 0;
+}
+
+double pf_divergence_of(pf_trainer *tr, const pf_real *X, int n, long M)
+{
+    const int d = tr->d, nb = tr->nmax, nd = tr->d1 - tr->d0;
+    double sum = 0;
+    for (int a = 0; a < n; a += nb) { /* the network holds nmax rows at a time */
+        const int m = n - a < nb ? n - a : nb;
+        pf_net_forward(&tr->gamma, tr->psi.p, m, X + (size_t)a * d, NULL, tr->fv, NULL);
+        for (int i = 0; i < m; i++) sum += tr->fv[i];
+    }
+    pf_data_draw(tr->diag_data, 0, PF_RNG_DIAG_DATA, tr->d0, tr->d1, tr->Y);
+    pf_net_forward(&tr->gamma, tr->psi.p, nd, tr->Y, NULL, tr->fv, NULL);
+    double rec[ST_N];
+    stats_init(rec);
+    lambda_local(tr, tr->fv, nd, rec);
+    stats_reduce(rec);
+    const double Lam = rec[ST_BAD] > 0 ? NAN : lambda_finish(tr, tr->fv, nd, tr->Nd, rec, NULL, NULL);
+    sum_all(&sum, 1);
+    return sum / (double)M - Lam;
 }

@@ -18,6 +18,21 @@ int pf_cmd_sweep(int argc, char **argv);
  * run.h5 and checkpoints, checkpoints and returns 0 on SIGTERM/SIGUSR1.  Returns the
  * exit status (0, or 3 for a non-finite loss or gradient). */
 int pf_train_run(pf_config *cfg, const char *config_label, const char *resume, const char *dump);
+/* The same with options: init_from (not NULL, and not resuming) starts from the
+ * networks of that checkpoint with a fresh optimiser (a chain's warm start, SPEC §8);
+ * on return finished says whether cfg.iterations were reached (0 after a signal stop
+ * or an error) and train_seconds the wall time of the training loop of this call. */
+typedef struct {
+    const char *label, *resume, *dump, *init_from;
+    int finished;
+    double train_seconds;
+} pf_train_opts;
+int pf_train_run_opts(pf_config *cfg, pf_train_opts *opts);
+/* `proxflow chain` (SPEC §8, src/cli_chain.c). */
+int pf_cmd_chain(int argc, char **argv);
+/* `proxflow sample --chain DIR ...`: fresh reference samples (or a stored pool's rows)
+ * pushed through every finished link of a chain (src/cli_chain.c). */
+int pf_chain_sample(int argc, char **argv);
 
 /* Load CONFIG, apply --set overrides and validate; on error print (rank 0) and exit 2
  * on every rank. */

@@ -61,6 +61,8 @@ typedef struct {
     pf_reference reference;/* reference: normal | uniform                    */
     double ref_scale;      /* reference_scale > 0: std of the normal         */
     double ref_low, ref_high; /* reference_low < reference_high: uniform box */
+    char ref_pool[PF_STR]; /* reference_pool: FILE.h5:/DATASET of stored reference
+                              samples (empty: draw from `reference`; SPEC §8) */
     /* [output] */
     char out_dir[PF_STR];  /* dir                                            */
     int log_every;         /* log_every >= 1                                 */
@@ -69,6 +71,10 @@ typedef struct {
     int keep;              /* keep >= 1: checkpoints kept                    */
     int n_traj;            /* n_traj >= 1: trajectories written              */
     int diag_batch;        /* diag_batch >= 1: fixed diagnostic batch size   */
+    /* [chain] (SPEC §8, `proxflow chain`) */
+    int links;             /* links >= 1: K                                   */
+    int pool;              /* pool >= 1: samples stored between links         */
+    int warm_start;        /* warm_start: link k+1 starts from link k's networks */
     /* Provenance, not a setting (pf_config_to_ini/visit ignore it): the file last
      * loaded and, per key (index in config.c's key table), the line of that file that
      * set it (0 = default or an earlier file, -1 = --set).  Lets pf_config_validate

@@ -23,7 +23,8 @@ enum {
     PF_RNG_HELDOUT,          /* held-out synthetic data for evaluation           */
     PF_RNG_ISOMETRY,         /* random isometry of an embedded manifold          */
     PF_RNG_SAMPLE,           /* `proxflow sample` reference draws                */
-    PF_RNG_METRIC            /* projections of the sliced Wasserstein distance   */
+    PF_RNG_METRIC,           /* projections of the sliced Wasserstein distance   */
+    PF_RNG_CHAIN_POOL        /* `proxflow chain`: the pool entering link 1       */
 };
 #define PF_PURPOSE(base, sub) ((uint32_t)(base) | ((uint32_t)(sub) << 8))
 

@@ -22,6 +22,7 @@ typedef struct {
     pf_config cfg;
     pf_data *data;
     pf_data *diag_data;         /* the diagnostic batch's columns (may be data)    */
+    pf_data *pool, *pool_diag;  /* [data] reference_pool views (NULL: rho_0 drawn) */
     int d;                      /* data dimension                                 */
     int H, W, C;                /* image shape (H = 0: not images)                */
     int N, i0, i1, n_local;     /* global batch; this rank's block [i0, i1)       */
@@ -73,10 +74,21 @@ pf_status pf_train_iteration(pf_trainer *tr);
 /* Diagnostics on the fixed diagnostic batch (SPEC §1.8); collective. */
 void pf_diagnostics(pf_trainer *tr, pf_diag *dg);
 
-/* Generate: push reference samples [i0, i1) of (iteration, purpose) through the flow
- * with nt steps (nt <= 0: the configured steps). X [(i1-i0) x d]. */
+/* The reference samples [i0, i1) that generation starts from, X [(i1-i0) x d]: draws of
+ * (iteration, purpose) from rho_0, or with a reference pool (SPEC §8) its rows i0..i1-1
+ * as stored (an error names the pool if it has fewer rows).  Not collective. */
+void pf_trainer_reference(const pf_trainer *tr, uint64_t iteration, uint32_t purpose, int i0,
+                          int i1, pf_real *X);
+
+/* Generate: push the reference samples [i0, i1) of pf_trainer_reference through the
+ * flow with nt steps (nt <= 0: the configured steps). X [(i1-i0) x d]. */
 void pf_generate(pf_trainer *tr, uint64_t iteration, uint32_t purpose, int i0, int i1, int nt,
                  pf_real *X, pf_real *traj);
+
+/* The divergence estimate E[gamma(X)] - Lambda_f[gamma; pi] (SPEC §1.8's terminal cost)
+ * of a sample set of M rows of which this rank holds X [n x d]; Lambda on the fixed
+ * diagnostic data batch.  Collective.  (The chain's per-link divergences, SPEC §8.) */
+double pf_divergence_of(pf_trainer *tr, const pf_real *X, int n, long M);
 
 /* Contiguous block [*a, *b) of n items for rank r of P (SPEC §3). */
 void pf_block(int n, int r, int P, int *a, int *b);
