@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const USAGE = "proxflow info RUN_OR_CKPT_OR_SAMPLES.h5";
+static const char *const USAGE = "proxflow info RUN_OR_CKPT_OR_SAMPLES_OR_CHAIN.h5";
 
 /* ---- reading (never fatal: a bad object prints as "?") ------------------------------ */
 
@@ -298,6 +298,48 @@ static void print_samples(hid_t f)
     print_config(f);
 }
 
+/* chain.h5 (docs/CHAIN.md): attributes, then one row per finished link. */
+static void print_chain(hid_t f)
+{
+    static const char *const first[] = {"program", "kind", "version", "git_commit", "links",
+                                        "completed", "pool", "ranks", NULL};
+    print_attrs(f, first);
+    static const char *const cols[] = {"divergence_start", "divergence_end", "w2_step", "sliced_w1",
+                                       "kinetic", "hj_residual", "train_seconds"};
+    enum { NC = sizeof cols / sizeof cols[0] };
+    double *v[NC];
+    hssize_t n = -1;
+    for (int c = 0; c < NC; c++) {
+        v[c] = NULL;
+        char name[64];
+        snprintf(name, sizeof name, "links/%s", cols[c]);
+        hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+        if (ds < 0) continue;
+        hid_t sp = H5Dget_space(ds);
+        hssize_t m = H5Sget_simple_extent_npoints(sp);
+        if (n < 0 || m < n) n = m;
+        v[c] = malloc(sizeof(double) * (size_t)(m > 0 ? m : 1));
+        if (v[c] && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v[c]) < 0) {
+            free(v[c]);
+            v[c] = NULL;
+        }
+        H5Sclose(sp);
+        H5Dclose(ds);
+    }
+    printf("links:\n  %4s", "link");
+    for (int c = 0; c < NC; c++) printf(" %16s", cols[c]);
+    printf("\n");
+    for (hssize_t i = 0; i < n; i++) {
+        printf("  %4lld", (long long)i + 1);
+        for (int c = 0; c < NC; c++)
+            if (v[c]) printf(" %16.6g", v[c][i]);
+            else printf(" %16s", "?");
+        printf("\n");
+    }
+    for (int c = 0; c < NC; c++) free(v[c]);
+    print_config(f);
+}
+
 /* Rank 0: identify and print; 0, or non-zero with a message in err. */
 static int info_file(const char *path, char *err, size_t errlen)
 {
@@ -330,6 +372,9 @@ static int info_file(const char *path, char *err, size_t errlen)
     } else if (has_link(f, "diagnostics")) {
         printf("%s: proxflow run\n", path);
         print_run(f);
+    } else if (has_link(f, "links") && has_attr(f, "completed")) {
+        printf("%s: proxflow chain\n", path);
+        print_chain(f);
     } else if (is_samples) {
         printf("%s: proxflow samples\n", path);
         print_samples(f);

@@ -7,7 +7,8 @@
 #      resubmitted finished index does nothing;
 #   2. preemption: slurm/train.sbatch gets SIGUSR1 mid-run (scancel --signal=USR1, what
 #      --signal=USR1@120 does before the time limit), checkpoints, requeues itself,
-#      resumes and ends bit-identical to an uninterrupted run.
+#      resumes and ends bit-identical to an uninterrupted run; 3. the same for a sweep
+#      task; 4. and for a chain (CMD=chain): SIGUSR1 in link 2, requeue, same final pool.
 # Needs root (installs slurm-wlm and munge if missing, runs the daemons); otherwise it
 # prints SKIPPED and exits 77 (CTest: SKIP_RETURN_CODE).  Every daemon it starts is
 # stopped by its PID on exit.
@@ -388,6 +389,42 @@ if grep -q "SIGUSR1 received" "$slog" && grep -q "requeueing job" "$slog" &&
   ok "sweep task: SIGUSR1, requeued (Restarts=$restarts), resumed, finished"
 else
   bad "sweep task preemption"; cat "$slog"
+fi
+
+# ---- 4. a chain (CMD=chain, docs/CHAIN.md): SIGUSR1 in link 2 -> requeue -> resume -------
+cat "$W/pre.ini" > "$W/chain.ini"
+cat >> "$W/chain.ini" << 'INI'
+[chain]
+links = 2
+pool = 512
+INI
+cj=$(CONFIG=$W/chain.ini OUT=$W/chain CMD=chain EXTRA="--set train.iterations=400 --set output.checkpoint_every=50" \
+       PROXFLOW=$BIN sbatch --parsable --ntasks-per-node=2 --cpus-per-task=1 --time=10 \
+       --output="$W/chain-%j.out" "$SRC/slurm/train.sbatch")
+cj=${cj%%;*}
+JOBS+=("$cj")
+mpirun -n 2 --oversubscribe --bind-to none "$BIN" chain "$W/chain.ini" --out "$W/chain_ref" \
+  --set train.iterations=400 --set output.checkpoint_every=50 > "$W/chain_ref.log" 2>&1 &
+cref=$!
+for _ in $(seq 1 480); do
+  [ -f "$W/chain/link_02/checkpoints/ckpt_00000050.h5" ] && break
+  sleep 0.25
+done
+scancel --signal=USR1 "$cj" 2> /dev/null
+wait_gone "$cj" 240 || bad "chain job $cj still queued after 240 s"
+wait "$cref" || { bad "reference chain"; cat "$W/chain_ref.log"; }
+clog=$W/chain-$cj.out
+if grep -q "chain: stopped in link 2" "$clog" && grep -q "chain stopped after 1 of 2 links: requeueing" "$clog" &&
+   grep -q "link 1 of 2: done" "$clog" && grep -q "chain: 2 links done" "$clog" &&
+   $PY - "$W/chain/pools/pool_02.h5" "$W/chain_ref/pools/pool_02.h5" << 'PYEOF'
+import sys, h5py
+a, b = (h5py.File(p, "r")["pool"][...] for p in sys.argv[1:3])
+assert a.tobytes() == b.tobytes(), "pools differ"
+PYEOF
+then
+  ok "chain job: SIGUSR1 in link 2, requeued, resumed at link 2, final pool bit-identical"
+else
+  bad "chain preemption"; cat "$clog"
 fi
 
 if [ "$fails" -gt 0 ]; then
