@@ -62,6 +62,17 @@ static void attr_double(hid_t loc, const char *name, double v, const char *path)
     H5Sclose(sp);
 }
 
+static void attr_shape(hid_t loc, const char *name, const long long *v, hsize_t n,
+                       const char *path)
+{
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t a = H5Acreate2(loc, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    DCHECK(a);
+    DCHECK(H5Awrite(a, H5T_NATIVE_LLONG, v));
+    H5Aclose(a);
+    H5Sclose(sp);
+}
+
 static void attr_string(hid_t loc, const char *name, const char *v, const char *path)
 {
     /* variable-length UTF-8, as in run.h5: h5py reads it as str */
@@ -101,6 +112,9 @@ void pf_dump_state(pf_trainer *tr, const char *path)
         attr_double(f, "mu", c->mu, path);
         attr_double(f, "alpha", c->alpha, path);
         attr_double(f, "kinetic_reference", c->kinetic_reference, path);
+        /* (H, W, C) of image data, as run.h5's image_shape: a CNN reader needs it */
+        const long long shape[3] = {tr->H, tr->W, tr->C};
+        attr_shape(f, "image_shape", shape, 3, path);
         write_array(f, "potential_params", tr->theta.p, 1, tr->theta.n, 0, path);
         write_array(f, "discriminator_params", tr->psi.p, 1, tr->psi.n, 0, path);
         attr_double(f, "nu_index", tr->nu_index == SIZE_MAX ? -1.0 : (double)tr->nu_index, path);

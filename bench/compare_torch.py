@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""proxflow against the PyTorch reference (bench/reference_torch.py) on the same configs,
+same precision, same thread count, in one run; prints a table of ratios.
+
+    bench/compare_torch.py [--bench build/proxflow_bench] [--threads T]
+                           [CONFIG[:ITERATIONS[:WARMUP]] ...]
+
+Without configs: configs/bench_2d.ini, configs/bench_mlp512.ini, configs/mnist_w1w2.ini
+with a few timed iterations each (a few minutes in all on 2 cores).  Run it from the
+project directory (the MNIST configs name their data relative to it).
+
+For each config it runs, one after the other, `proxflow_bench CONFIG --iterations N
+--warmup W` (one rank, started as an MPI singleton without mpirun, so the measured process
+is proxflow itself) and `reference_torch.py bench CONFIG --iterations N --warmup W
+--threads T` (with --float when proxflow_bench was built in float), both with
+OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = T.  Time per iteration and samples per second
+come from each program's own timer around the N timed iterations; peak memory is the
+child's maximum resident set size as the kernel reports it (os.wait4).
+
+Allocator: both children run with GLIBC_TUNABLES raising glibc's mmap and trim thresholds
+(--plain-malloc: glibc's defaults).  proxflow allocates its buffers once; PyTorch allocates
+its tensors on every call, and with glibc's defaults its float64 convolutions (slow_conv2d:
+oneDNN has no float64 kernels) mmap and fault in a fresh im2col buffer of the whole batch
+per call, which made the MNIST CNN ~2-15x slower here.  The tunable gives torch its
+better figures, so the ratios do not flatter proxflow.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT = ["configs/bench_2d.ini:20:3", "configs/bench_mlp512.ini:3:1", "configs/mnist_w1w2.ini:2:1"]
+MALLOC_TUNED = "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"
+# the issue's targets for proxflow / torch time per iteration (memory: <= 1 everywhere)
+TARGET = {"bench_2d": 0.2, "bench_mlp512": 0.6, "mnist_w1w2": 0.6}
+
+
+def run_measured(cmd, env):
+    """Run cmd; return its output (stdout and stderr) and its peak RSS in KiB.  The child
+    is reaped with os.wait4, which reports that one process's own resource usage."""
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = p.stdout.read()  # until EOF: the child has exited or closed its output
+    p.stdout.close()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit(f"compare_torch: {' '.join(cmd)} failed (exit {p.returncode}):\n{out}")
+    return out, usage.ru_maxrss
+
+
+def fields(text, tag):
+    m = re.search(rf"^{tag} (.*)$", text, re.M)
+    if not m:
+        sys.exit(f"compare_torch: no '{tag}' line in:\n{text}")
+    return dict(kv.split("=", 1) for kv in m.group(1).split())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("configs", nargs="*", default=DEFAULT, metavar="CONFIG[:ITERATIONS[:WARMUP]]")
+    ap.add_argument("--bench", default="build/proxflow_bench", help="proxflow_bench binary")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--plain-malloc", action="store_true", help="glibc's default malloc thresholds")
+    args = ap.parse_args()
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads),
+               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    if not args.plain_malloc:
+        env["GLIBC_TUNABLES"] = MALLOC_TUNED
+    rows = []
+    print(f"load average before: {open('/proc/loadavg').read().split()[:3]}", flush=True)
+    for spec in args.configs:
+        parts = spec.split(":")
+        cfg, iters = parts[0], parts[1] if len(parts) > 1 else "3"
+        warm = parts[2] if len(parts) > 2 else "1"
+        out, pf_rss = run_measured([args.bench, cfg, "--iterations", iters, "--warmup", warm], env)
+        pf = fields(out, "BENCH")
+        precision = "float" if re.search(r", float, \d+ rank", out) else "double"
+        cmd = [sys.executable, os.path.join(HERE, "reference_torch.py"), "bench", cfg,
+               "--iterations", iters, "--warmup", warm, "--threads", str(args.threads)]
+        if precision == "float":
+            cmd.append("--float")
+        out, th_rss = run_measured(cmd, env)
+        th = fields(out, "TORCH")
+        name = os.path.splitext(os.path.basename(cfg))[0]
+        r = float(pf["s_per_it"]) / float(th["s_per_it"])
+        m = pf_rss / th_rss
+        rows.append((name, precision, iters, float(pf["s_per_it"]), float(th["s_per_it"]), r,
+                     float(pf["samples_per_s"]), float(th["samples_per_s"]), pf_rss / 1024,
+                     th_rss / 1024, m, TARGET.get(name)))
+        print(f"{name}: proxflow {float(pf['s_per_it']):.4f} s/it, torch {float(th['s_per_it']):.4f} "
+              f"s/it (ratio {r:.3f}); peak RSS {pf_rss / 1024:.0f} / {th_rss / 1024:.0f} MiB", flush=True)
+    print(f"load average after: {open('/proc/loadavg').read().split()[:3]}")
+    print(f"\n{args.threads} thread(s) each; proxflow {args.bench} (1 rank, singleton), torch "
+          f"reference_torch.py; malloc {'glibc defaults' if args.plain_malloc else MALLOC_TUNED}; "
+          "ratios are proxflow / torch\n")
+    print("| config | precision | timed its | proxflow s/it | torch s/it | time ratio | target "
+          "| proxflow samples/s | torch samples/s | proxflow peak RSS MiB | torch peak RSS MiB "
+          "| memory ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for (name, prec, it, ps, ts, r, pss, tss, prss, trss, m, tgt) in rows:
+        t = "-" if tgt is None else f"<= {tgt} {'met' if r <= tgt else 'NOT met'}"
+        print(f"| {name} | {prec} | {it} | {ps:.4f} | {ts:.4f} | {r:.3f} | {t} | {pss:.0f} | {tss:.0f} "
+              f"| {prss:.0f} | {trss:.0f} | {m:.2f}{'' if m <= 1 else ' (above torch)'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
