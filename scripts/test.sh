@@ -14,3 +14,16 @@ cmake --build build-san -j "$(nproc)" 2>&1 | tail -n 1
 # Open MPI's own allocations outlive MPI_Finalize: leak detection would only report those.
 (cd build-san && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j 2 -L unit)
+echo "== libFuzzer targets (clang): each fuzzed briefly from its committed corpus (docs/RELIABILITY.md)"
+mkdir -p build-fuzz
+CC=clang cmake -S . -B build-fuzz -DPROXFLOW_FUZZ=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  > build-fuzz/configure.log 2>&1 || { cat build-fuzz/configure.log; exit 1; }
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_config fuzz_sweep fuzz_idx 2>&1 | tail -n 1
+for t in config sweep idx; do
+  work=$(mktemp -d)  # new inputs go here, never into the committed corpus
+  dict=(); [ "$t" = idx ] || dict=(-dict=fuzz/ini.dict)
+  build-fuzz/fuzz/fuzz_$t "$work" "fuzz/corpus/$t" "${dict[@]}" -max_total_time=20 -rss_limit_mb=2048 \
+    -artifact_prefix="$work/" > "$work/log" 2>&1 || { tail -n 40 "$work/log"; echo "fuzz_$t: FINDING"; exit 1; }
+  echo "fuzz_$t: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$work/log")"
+  rm -rf "$work"
+done

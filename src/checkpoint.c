@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #ifndef PF_GIT_COMMIT
 #define PF_GIT_COMMIT "unknown"
@@ -142,12 +143,18 @@ static void write_net(hid_t f, hid_t dxpl, const char *name, const pf_params *P,
         PF_H5CHECK(H5Sselect_none(fs));
         PF_H5CHECK(H5Sselect_none(ms));
     }
-    PF_H5CHECK(H5Dwrite(ds, PF_H5_NATIVE, ms, fs, dxpl, P->buf));
+    PF_H5CHECK(pf_h5_write("checkpoint_io", ds, PF_H5_NATIVE, ms, fs, dxpl, P->buf));
     put_str(ds, "layout", "p|g|m|v: parameters, last gradient, Adam first and second moments", h5_path);
     PF_H5CHECK(H5Sclose(ms));
     PF_H5CHECK(H5Dclose(ds));
     PF_H5CHECK(H5Pclose(dcpl));
     PF_H5CHECK(H5Sclose(fs));
+    /* crc32 of the buffer's bytes (rank 0's, the value every rank writes): HDF5 keeps no
+     * checksum of contiguous data, and a corrupt checkpoint must not load silently */
+    unsigned long crc = 0;
+    if (pf_rank() == 0) crc = crc32_z(0L, (const Bytef *)P->buf, sizeof(pf_real) * (size_t)n4);
+    MPI_Bcast(&crc, 1, MPI_UNSIGNED_LONG, 0, pf_comm());
+    put_u64(g, "crc32", crc, h5_path);
     put_u64(g, "n_params", (unsigned long long)P->n, h5_path);
     put_i64(g, "adam_t", P->t, h5_path);
     put_f64(g, "lr", P->lr, h5_path);
@@ -319,6 +326,31 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return 1;
 }
 
+/* The crc32 attribute of group g against the bytes of its dataset "buffer", read in
+ * the file's own precision: 0 if they agree or the file has no crc32 (written before
+ * it existed), 1 if they differ, -1 if the buffer cannot be read. */
+static int crc_mismatch(hid_t g)
+{
+    long long want = 0;
+    if (H5Aexists(g, "crc32") <= 0 || get_i64(g, "crc32", &want)) return 0;
+    hid_t ds = H5Dopen2(g, "buffer", H5P_DEFAULT);
+    if (ds < 0) return -1;
+    hid_t ft = H5Dget_type(ds), mt = ft >= 0 ? H5Tget_native_type(ft, H5T_DIR_ASCEND) : -1;
+    hid_t sp = H5Dget_space(ds);
+    hssize_t cnt = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    size_t sz = mt >= 0 ? H5Tget_size(mt) : 0;
+    int rc = -1;
+    void *b = cnt >= 0 && sz ? malloc((size_t)cnt * sz + 1) : NULL;
+    if (b && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, b) >= 0)
+        rc = crc32_z(0L, (const Bytef *)b, (size_t)cnt * sz) != (unsigned long)want;
+    free(b);
+    if (sp >= 0) H5Sclose(sp);
+    if (mt >= 0) H5Tclose(mt);
+    if (ft >= 0) H5Tclose(ft);
+    H5Dclose(ds);
+    return rc;
+}
+
 /* Read one network into buf (4n, caller's), checking its attributes and shape. */
 static int read_net(hid_t f, const char *path, const char *name, const pf_params *P,
                     pf_real *buf, long long *t, char *err, size_t errlen)
@@ -351,6 +383,9 @@ static int read_net(hid_t f, const char *path, const char *name, const pf_params
                 rc = fail(err, errlen, "%s: /%s/buffer is not stored as %s", path, name, PF_REAL_NAME);
             else if (H5Dread(ds, PF_H5_NATIVE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
                 rc = fail(err, errlen, "%s: cannot read /%s/buffer (truncated or corrupt file)", path, name);
+            else if (crc_mismatch(g))
+                rc = fail(err, errlen, "%s: /%s/buffer does not match its crc32 checksum: the file is "
+                          "corrupt (resume from an earlier checkpoint)", path, name);
             if (ty >= 0) H5Tclose(ty);
             if (sp >= 0) H5Sclose(sp);
             H5Dclose(ds);
@@ -447,6 +482,11 @@ static int is_complete(const char *path)
              H5Lexists(f, "potential/buffer", H5P_DEFAULT) > 0 &&
              H5Lexists(f, "discriminator", H5P_DEFAULT) > 0 &&
              H5Lexists(f, "discriminator/buffer", H5P_DEFAULT) > 0;
+    for (int k = 0; ok && k < 2; k++) { /* and both buffers match their checksums */
+        hid_t g = H5Gopen2(f, k ? "discriminator" : "potential", H5P_DEFAULT);
+        ok = g >= 0 && crc_mismatch(g) == 0;
+        if (g >= 0) H5Gclose(g);
+    }
     H5Fclose(f);
     return ok;
 }
@@ -465,6 +505,10 @@ int pf_checkpoint_latest(const char *out_dir, char *path, size_t len)
         if (is_complete(p)) {
             if (path && len) snprintf(path, len, "%s", p);
             found = 1;
+        } else if (pf_rank() == 0) {
+            /* a ckpt_*.h5 is renamed only when complete: this one was damaged later */
+            fprintf(stderr, "proxflow: warning: %s is not a complete, intact checkpoint (truncated "
+                    "or corrupt); trying an earlier one\n", p);
         }
     }
     free(it);

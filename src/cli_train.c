@@ -19,11 +19,34 @@
 
 /* ---- shared CLI helpers ------------------------------------------------------------ */
 
+/* Only blanks and comments (an empty file: a failed copy or redirect, most likely). */
+static int config_is_blank(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0; /* pf_config_load reports it */
+    int c, blank = 1, bol = 1, comment = 0;
+    long pos = 0;
+    while (blank && (c = fgetc(f)) != EOF) {
+        if (pos++ < 3 && (c == 0xEF || c == 0xBB || c == 0xBF)) continue; /* UTF-8 BOM */
+        if (c == '\n') bol = 1, comment = 0;
+        else if (comment || c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') continue;
+        else if (bol && (c == ';' || c == '#')) comment = 1, bol = 0;
+        else blank = 0;
+    }
+    fclose(f);
+    return blank;
+}
+
 void pf_cli_load_config(pf_config *cfg, const char *path, int n_sets, char **sets)
 {
     char err[1024];
     pf_config_defaults(cfg);
     if (pf_config_load(cfg, path, err, sizeof err)) pf_fail_collective(2, "%s", err);
+    /* docs/RELIABILITY.md: an empty file would silently train the defaults */
+    if (config_is_blank(path))
+        pf_fail_collective(2, "%s:1: the config file is empty (no section, no key): refusing to "
+                              "run on the defaults alone; write at least one section and key, e.g. "
+                              "[train] iterations = 1000 (docs/CONFIG.md)", path);
     for (int k = 0; k < n_sets; k++)
         if (pf_config_set(cfg, sets[k], err, sizeof err)) pf_fail_collective(2, "%s", err);
     if (pf_config_validate(cfg, err, sizeof err)) pf_fail_collective(2, "%s: %s", path, err);
@@ -126,6 +149,10 @@ int pf_cmd_train(int argc, char **argv)
             !strcmp(a, "--dump-state")) {
             if (k + 1 >= argc) usage_error("missing value after", a);
             const char *v = argv[++k];
+            const char *prev = !strcmp(a, "--resume") ? resume : !strcmp(a, "--out") ? out
+                               : !strcmp(a, "--dump-state") ? dump : NULL;
+            if (prev) /* conflicting: which one was meant? (docs/RELIABILITY.md) */
+                pf_fail_collective(2, "train: %s given twice ('%s', then '%s')", a, prev, v);
             if (!strcmp(a, "--set")) sets[n_sets++] = (char *)v;
             else if (!strcmp(a, "--resume")) resume = v;
             else if (!strcmp(a, "--out")) out = v;

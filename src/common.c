@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 size_t pf_omp_min = 32768;
 
@@ -50,7 +51,12 @@ void pf_die_at(const char *file, int line, const char *fmt, ...)
     int world = 1;
     if (init && !fin) MPI_Comm_size(MPI_COMM_WORLD, &world);
     if (init && !fin && world > 1) MPI_Abort(MPI_COMM_WORLD, 1);
-    exit(1);
+    /* _exit, not exit: HDF5's atexit handler would close the files still open, and
+     * after a failed write (a full disk) closing one crashed inside HDF5 (segfault in
+     * H5F__close_cb, docs/RELIABILITY.md).  Files are left as a SIGKILL leaves them,
+     * which every reader and --resume already handle. */
+    fflush(NULL);
+    _exit(1);
 }
 
 void pf_fail_collective(int status, const char *fmt, ...)
@@ -124,6 +130,6 @@ int pf_fault_point(const char *point)
     static int hits = 0; /* one process, one injected fault: a counter suffices */
     if (++hits != nth) return 0;
     if (!strcmp(action, "kill")) raise(SIGKILL);
-    if (!strcmp(action, "nan")) return 1;
+    if (!strcmp(action, "nan") || !strcmp(action, "fail")) return 1;
     pf_die("injected fault at '%s' (PROXFLOW_FAULT=%s)", point, spec);
 }

@@ -33,11 +33,13 @@
  * dataset and row).  NaN/Inf rows of an HDF5 dataset: the first bad global row over
  * all ranks is found with one MPI_Allreduce, so every rank reports the same row. */
 #include "proxflow/data.h"
+#include "proxflow/idx.h"
 
 #include <errno.h>
 #include <hdf5.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,10 +210,90 @@ static unsigned long be32(const unsigned char *b)
            ((unsigned long)b[2] << 8) | (unsigned long)b[3];
 }
 
+static int idx_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int idx_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return PF_IDX_BAD;
+}
+
+/* include/proxflow/idx.h.  Never dies: the fuzzer (fuzz/fuzz_idx.c) calls it. */
+int pf_idx_parse_header(const unsigned char *buf, size_t len, const char *name,
+                        pf_idx_header *h, char *err, size_t errlen)
+{
+    memset(h, 0, sizeof *h);
+    h->hdr_bytes = 4;
+    if (len < 4) return PF_IDX_SHORT;
+    const unsigned long magic = be32(buf);
+    const int nd = buf[3];
+    if (buf[0] != 0 || buf[1] != 0 || buf[2] != 0x08 || nd < 1 || nd > 3) {
+        const char *hint = "";
+        if (!memcmp(buf, "\x89HDF", 4))
+            hint = " (this is an HDF5 file: name the dataset, FILE.h5:/DATASET)";
+        return idx_fail(err, errlen, "'%s' is not an MNIST IDX file of unsigned bytes: magic "
+                        "number 0x%08lx, expected 0x00000803 (images) or 0x00000801 / "
+                        "0x00000802%s", name, magic, hint);
+    }
+    h->nd = nd;
+    h->hdr_bytes = 4 + 4LL * nd;
+    if (len < (size_t)h->hdr_bytes) return PF_IDX_SHORT;
+    h->dims[0] = 0;
+    h->dims[1] = h->dims[2] = 1;
+    int sl = 0;
+    for (int k = 0; k < nd; k++) {
+        h->dims[k] = be32(buf + 4 + 4 * k);
+        sl += snprintf(h->shape + sl, sizeof h->shape - (size_t)sl, "%s%lu", k ? " x " : "",
+                       h->dims[k]);
+    }
+    h->M = (long long)h->dims[0];
+    /* unsigned: two 32-bit dimensions can exceed LLONG_MAX (found by fuzz/fuzz_idx.c) */
+    const unsigned long long ddu = (unsigned long long)h->dims[1] * h->dims[2];
+    if (h->M == 0)
+        return idx_fail(err, errlen, "MNIST IDX file '%s' is empty (header: %s, no rows)", name,
+                        h->shape);
+    if (ddu == 0)
+        return idx_fail(err, errlen, "MNIST IDX file '%s' has rows of dimension 0 (header: %s)",
+                        name, h->shape);
+    if (ddu > INT_MAX || (double)h->M * (double)ddu > (double)PF_MAX_ELEMS)
+        return idx_fail(err, errlen, "MNIST IDX file '%s' is too large (header: %s)", name,
+                        h->shape);
+    h->d = (int)ddu;
+    h->expected = h->hdr_bytes + h->M * h->d;
+    return PF_IDX_OK;
+}
+
+int pf_idx_check_size(const pf_idx_header *h, long long size, const char *name, char *err,
+                      size_t errlen)
+{
+    if (size == h->expected) return PF_IDX_OK;
+    return idx_fail(err, errlen, "MNIST IDX file '%s' has the wrong size: its header (%s) "
+                    "needs %lld bytes, found %lld (%s)", name, h->shape, h->expected, size,
+                    size < h->expected ? "truncated" : "trailing data");
+}
+
 /* Bytes -> pf_real: / 255 then * scale (SPEC §6.1). */
 static void idx_convert(const unsigned char *b, long long n, double scale, pf_real *out)
 {
     for (long long k = 0; k < n; k++) out[k] = (pf_real)((double)b[k] / 255.0 * scale);
+}
+
+int pf_idx_parse(const unsigned char *buf, size_t len, const char *name, double scale,
+                 pf_idx_header *h, pf_real *out, char *err, size_t errlen)
+{
+    int rc = pf_idx_parse_header(buf, len, name, h, err, errlen);
+    if (rc == PF_IDX_SHORT)
+        return idx_fail(err, errlen, "MNIST IDX file '%s' is truncated: it ends after %zu "
+                        "bytes, inside the header", name, len);
+    if (rc != PF_IDX_OK) return rc;
+    if ((rc = pf_idx_check_size(h, (long long)len, name, err, errlen)) != PF_IDX_OK) return rc;
+    if (out) idx_convert(buf + h->hdr_bytes, h->M * h->d, scale, out);
+    return PF_IDX_OK;
 }
 
 static pf_data *open_idx(const pf_config *c, int N, int i0, int i1)
@@ -234,49 +316,31 @@ static pf_data *open_idx(const pf_config *c, int N, int i0, int i1)
     if (!in.gz) pf_die("data source '%s': cannot open file '%s': %s", src, path, strerror(errno));
     gzbuffer(in.gz, 1 << 17);
 
+    /* the header through the shared parser (pf_idx_parse_header): the magic first,
+     * then the dimensions it announces */
     unsigned char hdr[16];
+    pf_idx_header ih;
+    char why[600];
     idx_read(&in, hdr, 4);
-    const unsigned long magic = be32(hdr);
-    const int nd = hdr[3];
-    if (hdr[0] != 0 || hdr[1] != 0 || hdr[2] != 0x08 || nd < 1 || nd > 3) {
-        const char *hint = "";
-        if (!memcmp(hdr, "\x89HDF", 4))
-            hint = " (this is an HDF5 file: name the dataset, FILE.h5:/DATASET)";
-        pf_die("data source '%s': '%s' is not an MNIST IDX file of unsigned bytes: magic "
-               "number 0x%08lx, expected 0x00000803 (images) or 0x00000801 / 0x00000802%s",
-               src, path, magic, hint);
+    int prc = pf_idx_parse_header(hdr, 4, path, &ih, why, sizeof why);
+    if (prc == PF_IDX_SHORT) {
+        idx_read(&in, hdr + 4, ih.hdr_bytes - 4);
+        prc = pf_idx_parse_header(hdr, (size_t)ih.hdr_bytes, path, &ih, why, sizeof why);
     }
-    idx_read(&in, hdr + 4, 4LL * nd);
-    unsigned long dims[3] = {0, 1, 1};
-    int sl = 0;
-    for (int k = 0; k < nd; k++) {
-        dims[k] = be32(hdr + 4 + 4 * k);
-        sl += snprintf(in.shape + sl, sizeof in.shape - (size_t)sl, "%s%lu", k ? " x " : "",
-                       dims[k]);
-    }
-    const long long hdr_bytes = 4 + 4LL * nd;
-    const long long M_file = (long long)dims[0];
-    const long long dd = (long long)dims[1] * (long long)dims[2];
-    if (M_file == 0)
-        pf_die("data source '%s': MNIST IDX file '%s' is empty (header: %s, no rows)", src,
-               path, in.shape);
-    if (dd == 0)
-        pf_die("data source '%s': MNIST IDX file '%s' has rows of dimension 0 (header: %s)",
-               src, path, in.shape);
-    if (dd > INT_MAX || (double)M_file * (double)dd > (double)PF_MAX_ELEMS)
-        pf_die("data source '%s': MNIST IDX file '%s' is too large (header: %s)", src, path,
-               in.shape);
-    const int d = (int)dd;
-    in.expected = hdr_bytes + M_file * dd;
+    if (prc != PF_IDX_OK) pf_die("data source '%s': %s", src, why);
+    snprintf(in.shape, sizeof in.shape, "%s", ih.shape);
+    const int nd = ih.nd;
+    const unsigned long *dims = ih.dims;
+    const long long hdr_bytes = ih.hdr_bytes;
+    const long long M_file = ih.M;
+    const int d = ih.d;
+    in.expected = ih.expected;
     if (!in.gzip) {
         struct stat sb;
         if (stat(path, &sb) != 0)
             pf_die("data source '%s': cannot stat '%s': %s", src, path, strerror(errno));
-        if ((long long)sb.st_size != in.expected)
-            pf_die("data source '%s': MNIST IDX file '%s' has the wrong size: its header (%s) "
-                   "needs %lld bytes, found %lld (%s)", src, path, in.shape, in.expected,
-                   (long long)sb.st_size,
-                   (long long)sb.st_size < in.expected ? "truncated" : "trailing data");
+        if (pf_idx_check_size(&ih, (long long)sb.st_size, path, why, sizeof why))
+            pf_die("data source '%s': %s", src, why);
     }
 
     long M, nh;

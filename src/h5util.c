@@ -67,6 +67,18 @@ char *pf_h5_attr_string(hid_t a)
     return out;
 }
 
+herr_t pf_h5_write(const char *point, hid_t ds, hid_t mtype, hid_t mspace, hid_t fspace,
+                   hid_t dxpl, const void *buf)
+{
+    if (pf_fault_point("h5_write") || pf_fault_point(point)) {
+        errno = ENOSPC;
+        H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_IO, H5E_WRITEERROR,
+                 "%s (injected fault)", strerror(ENOSPC));
+        return -1;
+    }
+    return H5Dwrite(ds, mtype, mspace, fspace, dxpl, buf);
+}
+
 int pf_mkdir_p(const char *path)
 {
     char tmp[4096];

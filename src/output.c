@@ -326,7 +326,7 @@ void pf_run_log(pf_run *run, const pf_diag *dg)
             PF_H5CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one, NULL));
         else
             PF_H5CHECK(H5Sselect_none(fs));
-        PF_H5CHECK(H5Dwrite(run->diag[k], H5T_NATIVE_DOUBLE, ms, fs, run->dxpl, &v[k]));
+        PF_H5CHECK(pf_h5_write("output_io", run->diag[k], H5T_NATIVE_DOUBLE, ms, fs, run->dxpl, &v[k]));
         PF_H5CHECK(H5Sclose(fs));
     }
     PF_H5CHECK(H5Sclose(ms));
@@ -384,7 +384,7 @@ static void write_rows(hid_t ds, hid_t dxpl, int rank, const hsize_t *dims, int 
         ms = PF_H5CHECK(H5Screate_simple(1, &one, NULL));
         PF_H5CHECK(H5Sselect_none(ms));
     }
-    PF_H5CHECK(H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, dxpl, buf));
+    PF_H5CHECK(pf_h5_write("output_io", ds, H5T_NATIVE_FLOAT, ms, fs, dxpl, buf));
     PF_H5CHECK(H5Sclose(ms));
     PF_H5CHECK(H5Sclose(fs));
 }
@@ -451,7 +451,7 @@ void pf_run_samples(pf_run *run, pf_trainer *tr)
     pf_real *R = pf_malloc(sizeof(pf_real) * (cnt ? cnt : 1));
     if (n > 0) {
         pf_generate(tr, 0, PF_RNG_SAMPLE, j0, j1, 0, X, NULL);
-        pf_reference_draw(&tr->cfg, d, 0, PF_RNG_SAMPLE, j0, j1, R);
+        pf_trainer_reference(tr, 0, PF_RNG_SAMPLE, j0, j1, R);
     }
     float *FX = to_f32(X, cnt), *FR = to_f32(R, cnt);
 

@@ -317,6 +317,7 @@ static void test_keep_latest_refusals(const char *root)
     snprintf(c8, sizeof c8, "%s/ckpt_00000008.h5", cdir);
     snprintf(c9, sizeof c9, "%s/.ckpt_00000009.h5.tmp", cdir);
     snprintf(c10, sizeof c10, "%s/ckpt_00000010.h5", cdir);
+    MPI_Barrier(MPI_COMM_WORLD); /* every rank has counted before rank 0 adds files */
     if (rank0()) {
         struct stat st;
         stat(c6, &st);

@@ -22,6 +22,14 @@ void pf_h5_quiet_end(const pf_h5_quiet *q);
  * string; NULL if it is not a string or cannot be read. */
 char *pf_h5_attr_string(hid_t a);
 
+/* H5Dwrite, behind the fault points "h5_write" (every call) and `point`
+ * ("checkpoint_io" or "output_io"; include/proxflow/common.h): when one fires with
+ * action "fail" the write fails as on a full disk (ENOSPC, an HDF5 error on the
+ * stack), so the reliability tests can show what a full file system does
+ * (docs/RELIABILITY.md).  Every dataset write of run.h5 and checkpoints goes through it. */
+herr_t pf_h5_write(const char *point, hid_t ds, hid_t mtype, hid_t mspace, hid_t fspace,
+                   hid_t dxpl, const void *buf);
+
 /* mkdir -p: 0, or -1 with errno (ENOTDIR if a component is not a directory). */
 int pf_mkdir_p(const char *path);
 
