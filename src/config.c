@@ -25,6 +25,8 @@
 
 #include <ini.h>
 
+#include "proxflow/data.h"
+
 /* ------------------------------------------------------------------------------------
  * The key table */
 
@@ -934,6 +936,25 @@ int pf_config_validate(const pf_config *c, char *err, size_t errlen)
         }
     }
     free(scratch);
+
+    /* [data] source: a synthetic name or something that looks like a file (the file
+     * itself is opened, and its errors named, when the data are opened). */
+    if (!pf_data_source_is_file(c->source)) {
+        int ok = 0;
+        char list[512] = "";
+        for (int k = 0; pf_synthetic_names[k]; k++) {
+            ok |= !strcmp(c->source, pf_synthetic_names[k]);
+            strncat(list, k ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, pf_synthetic_names[k], sizeof list - strlen(list) - 1);
+        }
+        if (!ok) {
+            char o[PF_STR + 16], b[80];
+            origin(c, find_key("data", "source"), o, sizeof o);
+            return fail(err, errlen, "%s: [data] source = %s: unknown data source '%s' (synthetic "
+                        "sources: %s; or FILE.h5:/DATASET, or an MNIST IDX file)", o,
+                        show(c->source, b, sizeof b), c->source, list);
+        }
+    }
 
     /* Checks that involve several keys. */
     int lo = find_key("data", "reference_low"), hi = find_key("data", "reference_high");

@@ -194,7 +194,7 @@ case_ D12-empty-dataset 1 "data.h5|'/empty'|empty" both train tiny.ini $D "--set
 case_ D13-wrong-dimensions-hdf5 1 "data.h5|'/five'|5 dimensions" fresh train tiny.ini $D "--set=data.source=$T/data.h5:/five"
 case_ D14-missing-dataset 1 "data.h5|no dataset '/nope'" fresh train tiny.ini $D "--set=data.source=$T/data.h5:/nope"
 case_ D15-non-numeric-dataset 1 "data.h5|'/text'|not numeric" fresh train tiny.ini $D "--set=data.source=$T/data.h5:/text"
-case_ D16-unknown-synthetic 1 "unknown data source '8gausians'|8gaussians" fresh train tiny.ini --set data.source=8gausians
+case_ D16-unknown-synthetic 2 "--set data.source|[data] source|unknown data source '8gausians'|8gaussians" fresh train tiny.ini --set data.source=8gausians
 
 echo "== checkpoints given to --resume (exit 2, nothing written)"
 CK=G/checkpoints/ckpt_00000010.h5
