@@ -2,62 +2,86 @@
  * parallelism).  For a config: seconds per iteration split into trajectory simulation,
  * discriminator step, potential step and gradient all-reduce; samples per second; and
  * the GFLOP/s of the network GEMMs next to the rate cblas_dgemm reaches on the same
- * shapes, measured in the same run.
+ * shapes (dense layers at the local batch, conv layers per sample), measured in the same
+ * run; the peak resident memory (issue 7).
  *
  *   mpirun -n R proxflow_bench CONFIG.ini [--set section.key=value ...] [--iterations N]
  *          [--warmup W]
  */
 #include "proxflow/cli.h"
+#include "proxflow/conv.h"
 #include "proxflow/train.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <mpi.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
-/* Rate (GFLOP/s) of the three GEMM forms a dense layer uses (forward A W^T, input
- * gradient G W, weight gradient G^T A) on this layer's shapes. */
-static double gemm_rate(const pf_net *net, int rows, double *flops_out, double *secs_out)
+/* GFLOP/s of the three GEMMs of one layer, repeated for at least 50 ms:
+ * dense (rows = local batch): forward A W^T, input gradient G W, weight gradient G^T A;
+ * conv (one sample per call, as conv.c does): forward W col (Co x HW x K), input gradient
+ * W^T G (K x HW x Co), weight gradient G col^T (Co x K x HW).  Inputs stay fixed (outputs
+ * go to separate buffers): no growth, no denormals. */
+static double layer_rate(const pf_layer *L, int rows)
 {
-    double flops = 0, secs = 0;
-    for (int l = 0; l < net->n_layers; l++) {
-        const pf_layer *L = &net->layers[l];
-        if (L->kind != PF_LAYER_DENSE) continue;
+    int m[3], n[3], k[3];
+    CBLAS_TRANSPOSE ta[3], tb[3];
+    if (L->kind == PF_LAYER_DENSE) {
         const int in = L->in_dim, out = L->out_dim;
-        pf_real *A = calloc((size_t)rows * in, sizeof(pf_real)), *W = calloc((size_t)out * in, sizeof(pf_real));
-        pf_real *Z = calloc((size_t)rows * out, sizeof(pf_real));
-        pf_real *ZO = calloc((size_t)rows * out, sizeof(pf_real));
-        pf_real *GA = calloc((size_t)rows * in, sizeof(pf_real)), *GW = calloc((size_t)out * in, sizeof(pf_real));
-        /* inputs stay fixed (outputs go to separate buffers): no growth, no denormals */
-        for (size_t k = 0; k < (size_t)rows * in; k++) A[k] = (pf_real)(k % 7) * 0.1;
-        for (size_t k = 0; k < (size_t)out * in; k++) W[k] = (pf_real)(k % 5) * 0.1;
-        for (size_t k = 0; k < (size_t)rows * out; k++) Z[k] = (pf_real)(k % 3) * 0.1;
+        m[0] = rows, n[0] = out, k[0] = in, ta[0] = CblasNoTrans, tb[0] = CblasTrans;
+        m[1] = rows, n[1] = in, k[1] = out, ta[1] = CblasNoTrans, tb[1] = CblasNoTrans;
+        m[2] = out, n[2] = in, k[2] = rows, ta[2] = CblasTrans, tb[2] = CblasNoTrans;
+    } else {
+        const int Co = L->C_out, K = L->C_in * L->k * L->k, HW = L->H * L->W;
+        m[0] = Co, n[0] = HW, k[0] = K, ta[0] = CblasNoTrans, tb[0] = CblasNoTrans;
+        m[1] = K, n[1] = HW, k[1] = Co, ta[1] = CblasTrans, tb[1] = CblasNoTrans;
+        m[2] = Co, n[2] = K, k[2] = HW, ta[2] = CblasNoTrans, tb[2] = CblasTrans;
+    }
+    double flops = 0, secs = 0;
+    for (int f = 0; f < 3; f++) {
+        const size_t sa = (size_t)m[f] * k[f], sb = (size_t)k[f] * n[f], sc = (size_t)m[f] * n[f];
+        pf_real *A = malloc(sizeof(pf_real) * sa), *B = malloc(sizeof(pf_real) * sb);
+        pf_real *C = calloc(sc, sizeof(pf_real));
+        for (size_t q = 0; q < sa; q++) A[q] = (pf_real)(q % 7) * (pf_real)0.1;
+        for (size_t q = 0; q < sb; q++) B[q] = (pf_real)(q % 5) * (pf_real)0.1;
+        const int lda = ta[f] == CblasNoTrans ? k[f] : m[f], ldb = tb[f] == CblasNoTrans ? n[f] : k[f];
         int reps = 0;
         double t0 = pf_now(), t;
         do {
-            PF_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1, A, in, W, in, 0, ZO, out);
-            PF_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out, 1, Z, out, W, in, 0, GA, in);
-            PF_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows, 1, Z, out, A, in, 1, GW, in);
+            PF_GEMM(CblasRowMajor, ta[f], tb[f], m[f], n[f], k[f], 1, A, lda, B, ldb, 0, C, n[f]);
             reps++;
             t = pf_now() - t0;
         } while (t < 0.05);
-        /* weight each shape by its share of the network's flops (in * out per row), not
-         * by the time spent measuring it */
-        const double rate = 3 * 2.0 * rows * in * out * reps / t;
-        flops += (double)in * out;
-        secs += (double)in * out / rate;
+        flops += 2.0 * m[f] * n[f] * k[f];
+        secs += t / reps;
         free(A);
-        free(W);
-        free(Z);
-        free(GA);
-        free(ZO);
-        free(GW);
+        free(B);
+        free(C);
     }
-    *flops_out = flops;
-    *secs_out = secs;
-    return flops / secs / 1e9; /* flop-weighted harmonic mean of the per-shape rates */
+    return flops / secs / 1e9;
+}
+
+/* The network's GEMM peer: the per-layer rates, each layer weighted by its share of the
+ * network's flops (a flop-weighted harmonic mean: the time the GEMMs alone would take),
+ * for all GEMM layers (out[0]), the dense ones (out[1]) and the conv ones (out[2]; NAN
+ * when there are none).  Each layer is measured once. */
+static void gemm_rate(const pf_net *net, int rows, double out[3])
+{
+    double flops[3] = {0, 0, 0}, secs[3] = {0, 0, 0};
+    for (int l = 0; l < net->n_layers; l++) {
+        const pf_layer *L = &net->layers[l];
+        if (L->kind != PF_LAYER_DENSE && L->kind != PF_LAYER_CONV) continue;
+        const int kind = L->kind == PF_LAYER_DENSE ? 1 : 2;
+        const double f = kind == 1 ? (double)L->in_dim * L->out_dim : pf_conv_flops(L, 1) / 2;
+        const double t = f / layer_rate(L, rows);
+        flops[0] += f, secs[0] += t;
+        flops[kind] += f, secs[kind] += t;
+    }
+    for (int k = 0; k < 3; k++) out[k] = flops[k] > 0 ? flops[k] / secs[k] : NAN;
 }
 
 int main(int argc, char **argv)
@@ -94,22 +118,28 @@ int main(int argc, char **argv)
     double mx[6], sum[6];
     MPI_Allreduce(loc, mx, 6, MPI_DOUBLE, MPI_MAX, pf_comm());
     MPI_Allreduce(loc, sum, 6, MPI_DOUBLE, MPI_SUM, pf_comm());
-    double gflops, gsecs;
-    /* GEMM peer: the shapes of the local batch (n rows) for both networks */
-    double r1 = gemm_rate(&tr.phi, tr.n_local, &gflops, &gsecs);
-    double f2, s2, r2 = gemm_rate(&tr.gamma, 2 * tr.n_local, &f2, &s2);
-    /* both networks, weighted by their flops in this run */
-    double wphi = tr.phi.flops, wgam = tr.gamma.flops;
-    double peer = (wphi + wgam) / (wphi / (gflops / gsecs) + wgam / (f2 / s2)) / 1e9, peer_all;
-    (void)r1, (void)r2;
+    /* peak memory of the training (before the GEMM peer allocates its matrices) */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss = ru.ru_maxrss / 1024.0, rss_max; /* MiB (Linux reports KiB) */
+    MPI_Allreduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, pf_comm());
+    /* GEMM peer: the shapes of the local batch (n rows) for both networks, weighted by
+     * their flops in this run */
+    double r1[3], r2[3];
+    gemm_rate(&tr.phi, tr.n_local, r1);
+    gemm_rate(&tr.gamma, 2 * tr.n_local, r2);
+    const double wphi = tr.phi.flops, wgam = tr.gamma.flops;
+    double peer = (wphi + wgam) / (wphi / r1[0] + wgam / r2[0]), peer_all;
     MPI_Allreduce(&peer, &peer_all, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
+    /* per layer kind (CNN configs): the conv GEMMs and the dense head on their own */
+    const double d1 = r1[1], c1 = r1[2], d2 = r2[1], c2 = r2[2];
     const int P = pf_nranks();
     const double spi = mx[0] / iters;
     const double kern = sum[5] / (sum[1] + sum[2] + sum[3]) / 1e9 * P; /* all ranks */
     pf_log("config %s: d=%d batch=%d steps=%d n_disc=%d widths phi %d params gamma %d params, "
-           "%s, %d rank(s) x %d thread(s)\n",
+           "%s, %d rank(s) x %d thread(s); discriminator batches simulated %d at a time\n",
            cfgpath, tr.d, cfg.batch, cfg.steps, cfg.n_disc, (int)tr.theta.n, (int)tr.psi.n,
-           PF_REAL_NAME, P, threads);
+           PF_REAL_NAME, P, threads, tr.sim_group > 1 ? tr.sim_group : 1);
     pf_log("  seconds/iteration      %.5f   (%d iterations)\n", spi, iters);
     pf_log("    simulation           %.5f   %5.1f%%\n", mx[1] / iters, 100 * mx[1] / mx[0]);
     pf_log("    discriminator step   %.5f   %5.1f%%\n", mx[2] / iters, 100 * mx[2] / mx[0]);
@@ -120,10 +150,13 @@ int main(int argc, char **argv)
            sum[5] / iters / 1e9);
     pf_log("  cblas GEMM GFLOP/s     %.2f   (same shapes, same run, all ranks)\n", peer_all);
     pf_log("  kernels / GEMM rate    %.2f\n", kern / peer_all);
+    pf_log("  GEMM peer per layer    phi: dense %.2f conv %.2f, gamma: dense %.2f conv %.2f GFLOP/s "
+           "(one rank)\n", d1, c1, d2, c2);
+    pf_log("  peak RSS               %.1f MiB (largest rank)\n", rss_max);
     pf_log("BENCH ranks=%d threads=%d s_per_it=%.6f sim=%.6f disc=%.6f pot=%.6f reduce=%.6f "
-           "samples_per_s=%.1f gflops=%.3f gemm_gflops=%.3f ratio=%.3f\n",
+           "samples_per_s=%.1f gflops=%.3f gemm_gflops=%.3f ratio=%.3f maxrss_mib=%.1f\n",
            P, threads, spi, mx[1] / iters, mx[2] / iters, mx[3] / iters, mx[4] / iters,
-           cfg.batch / spi, kern, peer_all, kern / peer_all);
+           cfg.batch / spi, kern, peer_all, kern / peer_all, rss_max);
     pf_trainer_free(&tr);
     free(sets);
     MPI_Finalize();

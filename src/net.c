@@ -3,6 +3,7 @@
 #include "proxflow/net.h"
 #include "proxflow/conv.h"
 #include "proxflow/rng.h"
+#include "proxflow/vmath.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -29,13 +30,9 @@ void pf_activation(pf_act a, pf_real z, pf_real *s, pf_real *ds, pf_real *d2s)
         *d2s = sig * (1 - sig);
         break;
     }
-    case PF_ACT_TANH: {
-        pf_real t = tanh(z);
-        *s = t;
-        *ds = 1 - t * t;
-        *d2s = -2 * t * (1 - t * t);
+    case PF_ACT_TANH: /* the layers' kernel, so both give the same bits */
+        pf_vtanh_d1d2(1, &z, s, ds, d2s);
         break;
-    }
     case PF_ACT_SILU: {
         pf_real sig = z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z));
         *s = z * sig;
@@ -238,24 +235,30 @@ static int *pool_argmax(const pf_net *net, int l)
 {
     size_t off = 0;
     for (int j = 0; j < l; j++) off += pool_outputs(&net->layers[j]);
-    return net->argmax + off * net->cap;
+    return net->argmax + off * 2 * (size_t)net->cap; /* 2 cap value rows: pf_net_reserve */
 }
 
+/* Capacity: cap rows with tangents, i.e. 2 cap rows of layer buffers; a forward without
+ * tangents may use all 2 cap rows as value rows (a batch of twice the rows, e.g. the
+ * n_disc discriminator batches simulated together, issue 7), so the value-row arrays
+ * (sigma', pool argmax, ones) hold 2 cap rows; sigma'' is kept only for tangent
+ * forwards (cap rows). */
 void pf_net_reserve(pf_net *net, int n)
 {
     if (n <= net->cap) return;
+    const size_t n2 = 2 * (size_t)n;
     int maxd = 0;
     for (int l = 0; l <= net->n_layers; l++) {
         int dl = layer_in_dim(net, l);
         if (dl > maxd) maxd = dl;
         free(net->buf[l]);
-        net->buf[l] = pf_malloc(sizeof(pf_real) * 2 * (size_t)n * dl);
+        net->buf[l] = pf_malloc(sizeof(pf_real) * n2 * dl);
         if (l < net->n_layers) {
             free(net->d1[l]);
             free(net->d2[l]);
             net->d1[l] = net->d2[l] = NULL;
             if (net->layers[l].kind == PF_LAYER_ACT) {
-                net->d1[l] = pf_malloc(sizeof(pf_real) * (size_t)n * dl);
+                net->d1[l] = pf_malloc(sizeof(pf_real) * n2 * dl);
                 net->d2[l] = pf_malloc(sizeof(pf_real) * (size_t)n * dl);
             }
         }
@@ -263,16 +266,32 @@ void pf_net_reserve(pf_net *net, int n)
     size_t npool = 0;
     for (int l = 0; l < net->n_layers; l++) npool += pool_outputs(&net->layers[l]);
     free(net->argmax);
-    net->argmax = npool ? pf_malloc(sizeof(int) * npool * (size_t)n) : NULL;
+    net->argmax = npool ? pf_malloc(sizeof(int) * npool * n2) : NULL;
     free(net->gA);
     free(net->gB);
     free(net->ones);
-    net->ones = pf_malloc(sizeof(pf_real) * (size_t)n);
-    for (int i = 0; i < n; i++) net->ones[i] = 1;
-    net->gA = pf_malloc(sizeof(pf_real) * 2 * (size_t)n * maxd);
-    net->gB = pf_malloc(sizeof(pf_real) * 2 * (size_t)n * maxd);
+    net->ones = pf_malloc(sizeof(pf_real) * n2);
+    for (size_t i = 0; i < n2; i++) net->ones[i] = 1;
+    net->gA = pf_malloc(sizeof(pf_real) * n2 * maxd);
+    net->gB = pf_malloc(sizeof(pf_real) * n2 * maxd);
     net->max_dim = maxd;
     net->cap = n;
+}
+
+size_t pf_net_workspace_bytes(const pf_net *net, int n)
+{
+    const size_t n2 = 2 * (size_t)n;
+    size_t reals = n2, ints = 0; /* ones */
+    int maxd = 0;
+    for (int l = 0; l <= net->n_layers; l++) {
+        const int dl = layer_in_dim(net, l);
+        if (dl > maxd) maxd = dl;
+        reals += n2 * dl;
+        if (l < net->n_layers && net->layers[l].kind == PF_LAYER_ACT) reals += (n2 + n) * dl;
+        if (l < net->n_layers) ints += pool_outputs(&net->layers[l]) * n2;
+    }
+    reals += 2 * n2 * maxd; /* gA, gB */
+    return reals * sizeof(pf_real) + ints * sizeof(int);
 }
 
 void pf_net_init_params(const pf_net *net, pf_real *params, uint64_t seed, uint32_t purpose)
@@ -314,87 +333,122 @@ double pf_net_forward_flops(const pf_net *net, int n)
 
 /* ---- dense layer ------------------------------------------------------------- */
 
-/* Z[rows x out] = A[rows x in] W^T; bias on the value rows only (a tangent has none). */
+#ifdef PF_USE_FLOAT
+#define PF_GEMV cblas_sgemv
+#else
+#define PF_GEMV cblas_dgemv
+#endif
+
+/* Z[rows x out] = A[rows x in] W^T; bias on the value rows only (a tangent has none).
+ * Z starts as the bias (value rows) or 0 (tangent rows) and the GEMM adds to it (beta
+ * = 1): one pass over Z fewer than adding the bias afterwards, and the same bits for
+ * K = in within one BLAS K-block (acc + b either way).  A scalar output (out = 1, the
+ * last layer) is a GEMV: GEMM's packing costs more than the product there. */
 static void dense_forward(const pf_layer *L, const pf_real *p, int n, int rows,
                           const pf_real *A, pf_real *Z, double *flops)
 {
     const int in = L->in_dim, out = L->out_dim;
-    *flops += 2.0 * rows * in * out;
-    PF_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1, A, in, p + L->w_off, in,
-            0, Z, out);
     const pf_real *b = p + L->b_off;
-#pragma omp parallel for schedule(static) if ((size_t)n * out > pf_omp_min)
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < out; j++) Z[(size_t)i * out + j] += b[j];
+    *flops += 2.0 * rows * in * out;
+#pragma omp parallel for schedule(static) if ((size_t)rows * out > pf_omp_min)
+    for (int i = 0; i < rows; i++) {
+        pf_real *z = Z + (size_t)i * out;
+        if (i < n) memcpy(z, b, sizeof(pf_real) * out);
+        else memset(z, 0, sizeof(pf_real) * out);
+    }
+    if (out == 1)
+        PF_GEMV(CblasRowMajor, CblasNoTrans, rows, in, 1, A, in, p + L->w_off, 1, 1, Z, 1);
+    else
+        PF_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1, A, in, p + L->w_off,
+                in, 1, Z, out);
 }
 
 /* Given G = dS/dZ [rows x out]: grad W += G^T A, grad b += sum of value rows of G,
- * gA = G W (if gA). */
+ * gA = G W (if gA).  The bias sum runs over rows in order for every column (the same
+ * order as a column-by-column sum, so thread-count independent), reading G row by row. */
 static void dense_backward(const pf_layer *L, const pf_real *p, int n, int rows,
                            const pf_real *A, const pf_real *G, pf_real *grad, pf_real *gA,
                            double *flops)
 {
     const int in = L->in_dim, out = L->out_dim;
+    const pf_real *w = p + L->w_off;
     *flops += 2.0 * rows * in * out * ((grad != NULL) + (gA != NULL));
     if (grad) {
-        PF_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows, 1, G, out, A, in, 1,
-                grad + L->w_off, in);
+        if (out == 1)
+            PF_GEMV(CblasRowMajor, CblasTrans, rows, in, 1, A, in, G, 1, 1, grad + L->w_off, 1);
+        else
+            PF_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows, 1, G, out, A, in, 1,
+                    grad + L->w_off, in);
         pf_real *gb = grad + L->b_off;
-#pragma omp parallel for schedule(static) if ((size_t)n * out > pf_omp_min)
-        for (int j = 0; j < out; j++) {
-            pf_real s = 0;
-            for (int i = 0; i < n; i++) s += G[(size_t)i * out + j];
-            gb[j] += s;
+        enum { JB = 64 };
+        const int nb = (out + JB - 1) / JB;
+#pragma omp parallel for schedule(static) if ((size_t)n * out > pf_omp_min && nb > 1)
+        for (int jb = 0; jb < nb; jb++) {
+            const int j0 = jb * JB, m = out - j0 < JB ? out - j0 : JB;
+            pf_real acc[JB] = {0};
+            for (int i = 0; i < n; i++) {
+                const pf_real *g = G + (size_t)i * out + j0;
+                for (int j = 0; j < m; j++) acc[j] += g[j];
+            }
+            for (int j = 0; j < m; j++) gb[j0 + j] += acc[j];
         }
     }
-    if (gA)
-        PF_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out, 1, G, out,
-                p + L->w_off, in, 0, gA, in);
+    if (gA) {
+        if (out == 1) { /* rank one: gA_i = G_i w, exact products as in the GEMM */
+#pragma omp parallel for schedule(static) if ((size_t)rows * in > pf_omp_min)
+            for (int i = 0; i < rows; i++)
+                for (int k = 0; k < in; k++) gA[(size_t)i * in + k] = G[i] * w[k];
+        } else
+            PF_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out, 1, G, out, w, in, 0,
+                    gA, in);
+    }
 }
 
 /* ---- activation layer ---------------------------------------------------------- */
 
-/* Element-wise sigma, sigma', sigma'' of one row segment; the switch sits outside the
- * loop so each case is a tight loop over one function. */
+/* Element-wise sigma, sigma' and (d2s != NULL) sigma'' of one row segment; the switch
+ * sits outside the loop so each case is a tight loop over one function. */
 static void act_eval(pf_act a, int m, const pf_real *z, pf_real *s, pf_real *ds, pf_real *d2s)
 {
     switch (a) {
-    case PF_ACT_TANH:
-        for (int j = 0; j < m; j++) {
-            pf_real t = tanh(z[j]), q = 1 - t * t;
-            s[j] = t;
-            ds[j] = q;
-            d2s[j] = -2 * t * q;
-        }
+    case PF_ACT_TANH: /* vectorised, within 3 ulp of libm (src/vmath.c, issue 7) */
+        if (d2s) pf_vtanh_d1d2(m, z, s, ds, d2s);
+        else pf_vtanh_d1(m, z, s, ds);
         break;
     case PF_ACT_RELU:
         for (int j = 0; j < m; j++) {
             int on = z[j] > 0;
             s[j] = on ? z[j] : 0;
             ds[j] = on;
-            d2s[j] = 0;
         }
+        if (d2s) memset(d2s, 0, sizeof(pf_real) * (size_t)m);
         break;
     default:
-        for (int j = 0; j < m; j++) pf_activation(a, z[j], &s[j], &ds[j], &d2s[j]);
+        for (int j = 0; j < m; j++) {
+            pf_real t2;
+            pf_activation(a, z[j], &s[j], &ds[j], &t2);
+            if (d2s) d2s[j] = t2;
+        }
     }
 }
 
-/* a = sigma(z); da = sigma'(z) dz.  sigma' and sigma'' of the value rows are kept
- * (D1, D2) so the backward pass does not evaluate the activation again.  The last
- * `pass` columns are copied. */
+/* a = sigma(z); da = sigma'(z) dz.  sigma' (and, with tangents, sigma'') of the value
+ * rows are kept (D1, D2) so the backward pass does not evaluate the activation again;
+ * sigma'' is only needed by a tangent backward.  The last `pass` columns are copied. */
 static void act_forward(const pf_layer *L, int n, int tangent, const pf_real *Z, pf_real *A,
                         pf_real *D1, pf_real *D2)
 {
     const int dim = L->in_dim, na = dim - L->pass;
 #pragma omp parallel for schedule(static) if ((size_t)n * dim > pf_omp_min)
     for (int i = 0; i < n; i++) {
-        const pf_real *z = Z + (size_t)i * dim, *dz = Z + (size_t)(n + i) * dim;
-        pf_real *a = A + (size_t)i * dim, *da = A + (size_t)(n + i) * dim;
-        pf_real *d1 = D1 + (size_t)i * dim, *d2 = D2 + (size_t)i * dim;
-        act_eval(L->act, na, z, a, d1, d2);
+        const pf_real *z = Z + (size_t)i * dim;
+        pf_real *a = A + (size_t)i * dim;
+        pf_real *d1 = D1 + (size_t)i * dim;
+        act_eval(L->act, na, z, a, d1, tangent ? D2 + (size_t)i * dim : NULL);
         for (int j = na; j < dim; j++) a[j] = z[j];
         if (tangent) {
+            const pf_real *dz = Z + (size_t)(n + i) * dim;
+            pf_real *da = A + (size_t)(n + i) * dim;
             for (int j = 0; j < na; j++) da[j] = d1[j] * dz[j];
             for (int j = na; j < dim; j++) da[j] = dz[j];
         }
@@ -408,11 +462,12 @@ static void act_backward(const pf_layer *L, int n, int tangent, const pf_real *Z
     const int dim = L->in_dim, na = dim - L->pass;
 #pragma omp parallel for schedule(static) if ((size_t)n * dim > pf_omp_min)
     for (int i = 0; i < n; i++) {
-        const pf_real *dz = Z + (size_t)(n + i) * dim;
-        const pf_real *d1 = D1 + (size_t)i * dim, *d2 = D2 + (size_t)i * dim;
-        const pf_real *ga = G + (size_t)i * dim, *gda = G + (size_t)(n + i) * dim;
-        pf_real *gz = GZ + (size_t)i * dim, *gdz = GZ + (size_t)(n + i) * dim;
+        const pf_real *d1 = D1 + (size_t)i * dim, *ga = G + (size_t)i * dim;
+        pf_real *gz = GZ + (size_t)i * dim;
         if (tangent) {
+            const pf_real *dz = Z + (size_t)(n + i) * dim, *d2 = D2 + (size_t)i * dim;
+            const pf_real *gda = G + (size_t)(n + i) * dim;
+            pf_real *gdz = GZ + (size_t)(n + i) * dim;
             for (int j = 0; j < na; j++) {
                 pf_real g2 = gda[j];
                 gz[j] = ga[j] * d1[j] + g2 * d2[j] * dz[j];
@@ -434,8 +489,8 @@ static void act_backward(const pf_layer *L, int n, int tangent, const pf_real *Z
 void pf_net_forward(pf_net *net, const pf_real *params, int n, const pf_real *X,
                     const pf_real *U, pf_real *f, pf_real *fdot)
 {
-    pf_net_reserve(net, n);
     const int tangent = U != NULL, rows = tangent ? 2 * n : n;
+    pf_net_reserve(net, tangent ? n : (n + 1) / 2); /* rows <= 2 cap */
     net->n = n;
     net->tangent = tangent;
     /* buf[0] is laid out [values; tangents] like every other layer buffer */
@@ -461,11 +516,60 @@ void pf_net_forward(pf_net *net, const pf_real *params, int n, const pf_real *X,
     if (fdot && tangent) memcpy(fdot, out + n, sizeof(pf_real) * n);
 }
 
+/* 1 if every activation is ReLU: sigma'' = 0 exactly, the network is piecewise linear. */
+static int piecewise_linear(const pf_net *net)
+{
+    for (int l = 0; l < net->n_layers; l++)
+        if (net->layers[l].kind == PF_LAYER_ACT && net->layers[l].act != PF_ACT_RELU) return 0;
+    return 1;
+}
+
+/* The backward of S = sum_i c_i grad f(x_i) . u_i (w = 0) through a piecewise-linear
+ * network.  The value rows' adjoint starts at 0 and stays 0 (dense, conv and pool are
+ * linear in it; an activation adds only gda sigma'' dz, and sigma'' = 0), so only the n
+ * tangent rows are carried: half the GEMMs of the general backward, whose value-row
+ * halves would only add exact zeros (issue 7).  dS/dx = 0 (the Hessian vanishes). */
+static void backward_tangent_only(pf_net *net, const pf_real *params, const pf_real *c,
+                                  pf_real *grad, pf_real *gX)
+{
+    const int n = net->n;
+    pf_real *G = net->gA, *Gn = net->gB;
+    memcpy(G, c, sizeof(pf_real) * (size_t)n); /* rows [0, n): the tangent adjoints */
+    for (int l = net->n_layers - 1; l >= 0; l--) {
+        const pf_layer *L = &net->layers[l];
+        const pf_real *At = net->buf[l] + (size_t)n * L->in_dim; /* tangent rows of the input */
+        const int need_in = l > 0;
+        switch (L->kind) {
+        case PF_LAYER_DENSE: /* no value rows: no bias gradient */
+            dense_backward(L, params, 0, n, At, G, grad, need_in ? Gn : NULL, &net->flops);
+            break;
+        case PF_LAYER_ACT: /* gdz = gda sigma'(z), sigma' of the matching value row */
+            act_backward(L, n, 0, net->buf[l], net->d1[l], NULL, G, Gn);
+            break;
+        case PF_LAYER_CONV:
+            pf_conv_backward(L, params, 0, n, At, G, grad, need_in ? Gn : NULL, &net->flops);
+            break;
+        case PF_LAYER_POOL: /* tangent row i follows value row i's argmax */
+            if (need_in) pf_pool_backward(L, n, 0, pool_argmax(net, l), G, Gn);
+            break;
+        }
+        if (!need_in) break;
+        pf_real *t = G;
+        G = Gn;
+        Gn = t;
+    }
+    if (gX) memset(gX, 0, sizeof(pf_real) * (size_t)n * net->in_dim);
+}
+
 void pf_net_backward(pf_net *net, const pf_real *params, const pf_real *w, const pf_real *c,
                      pf_real *grad, pf_real *gX)
 {
     const int n = net->n;
     if (c && !net->tangent) pf_die("pf_net_backward: tangent adjoint without a tangent forward");
+    if (!w && c && piecewise_linear(net)) {
+        backward_tangent_only(net, params, c, grad, gX);
+        return;
+    }
     /* Without a tangent adjoint the tangent rows carry nothing: use the value rows only. */
     const int tangent = net->tangent && c != NULL, rows = tangent ? 2 * n : n;
     pf_real *G = net->gA, *Gn = net->gB;

@@ -185,6 +185,25 @@ static void alloc_scratch(pf_trainer *tr)
     tr->fv = pf_malloc(sizeof(pf_real) * 2 * n);
 }
 
+/* The discriminator batches' simulations (issue 7): groups of sim_group batches of
+ * n_local rows go through phi as one batch, as many as keep phi's workspace within
+ * 64 MiB.  Networks whose workspace is larger anyway (the MNIST CNN: about 150 MiB at
+ * batch 200) simulate batch by batch: they gain nothing from bigger GEMMs (conv.c's
+ * GEMMs are per sample), would grow by a group's workspace, and groups of 2 looked
+ * slower (larger layer buffers fall out of cache; measured on a busy machine). */
+static void alloc_disc_sim(pf_trainer *tr)
+{
+    const int nd = tr->cfg.n_disc, n = tr->n_local, d = tr->d;
+    const size_t budget = (size_t)64 << 20;
+    int g = nd;
+    while (g > 1 && pf_net_workspace_bytes(&tr->phi, (g * n + 1) / 2) > budget) g--;
+    if (g < 2 || n < 1) return;
+    tr->sim_group = g;
+    pf_net_reserve(&tr->phi, (g * n + 1) / 2);
+    tr->XTd = pf_malloc(sizeof(pf_real) * (size_t)nd * n * d);
+    tr->work_d = pf_malloc(sizeof(pf_real) * 2 * (size_t)g * n * (d + 1));
+}
+
 void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
 {
     memset(tr, 0, sizeof *tr);
@@ -217,7 +236,7 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
     pf_net_init_from_config(&tr->phi, &cfg->potential, tr->d, tr->H, tr->W, tr->C, 1);
     pf_net_init_from_config(&tr->gamma, &cfg->discriminator, tr->d, tr->H, tr->W, tr->C, 0);
     pf_net_reserve(&tr->phi, tr->nmax);
-    pf_net_reserve(&tr->gamma, 2 * tr->nmax);
+    pf_net_reserve(&tr->gamma, tr->nmax); /* also holds the 2n value rows of [x^{Nt}; y] */
     const pf_net_config *pc = &cfg->potential, *dc = &cfg->discriminator;
     pf_params_alloc(&tr->theta, tr->phi.n_params, pc->lr, pc->beta1, pc->beta2, pc->eps);
     const int legendre = cfg->f != PF_F_KL;
@@ -227,6 +246,7 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
     pf_net_init_params(&tr->phi, tr->theta.p, cfg->seed, PF_RNG_INIT_PHI);
     pf_net_init_params(&tr->gamma, tr->psi.p, cfg->seed, PF_RNG_INIT_GAMMA);
     alloc_scratch(tr);
+    alloc_disc_sim(tr);
 
     if (cfg->f == PF_F_REVERSE_KL) {
         /* f*(s) = -1 - log(-s) needs s = gamma(y) - nu < 0: start nu above every gamma of
@@ -243,7 +263,8 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
 void pf_trainer_free(pf_trainer *tr)
 {
     pf_real *bufs[] = {tr->X0, tr->XT, tr->Y, tr->XH, tr->XC, tr->S, tr->traj, tr->grads,
-                       tr->work, tr->G1, tr->XI, tr->U, tr->gX, tr->A, tr->w, tr->fv};
+                       tr->work, tr->G1, tr->XI, tr->U, tr->gX, tr->A, tr->w, tr->fv,
+                       tr->XTd, tr->work_d};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) free(bufs[k]);
     pf_net_free(&tr->phi);
     pf_net_free(&tr->gamma);
@@ -316,9 +337,13 @@ pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
     pf_params *P = &tr->psi;
 
     const double t0 = pf_now();
-    ref_draw(tr, tr->pool, it, PF_PURPOSE(PF_RNG_REFERENCE, k), tr->i0, tr->i1, tr->X0);
-    pf_flow_simulate(&tr->phi, tr->theta.p, n, d, c->steps, tr->h, c->lambda, tr->X0, tr->XT,
-                     NULL, NULL, tr->work);
+    if (tr->xtd_ready) /* simulated together by pf_train_iteration (same draws, same phi) */
+        memcpy(tr->XT, tr->XTd + (size_t)k * n * d, sizeof(pf_real) * (size_t)n * d);
+    else {
+        ref_draw(tr, tr->pool, it, PF_PURPOSE(PF_RNG_REFERENCE, k), tr->i0, tr->i1, tr->X0);
+        pf_flow_simulate(&tr->phi, tr->theta.p, n, d, c->steps, tr->h, c->lambda, tr->X0,
+                         tr->XT, NULL, NULL, tr->work);
+    }
     const double t1 = pf_now();
     tr->t_sim += t1 - t0;
     pf_data_draw(tr->data, it, PF_PURPOSE(PF_RNG_DATA, k), tr->i0, tr->i1, tr->Y);
@@ -510,12 +535,40 @@ pf_status pf_potential_step(pf_trainer *tr)
     return s;
 }
 
+/* x^{Nt} of all n_disc discriminator batches of this iteration: phi does not change
+ * during the discriminator steps, so the batches are simulated sim_group at a time
+ * (bigger GEMMs, fewer passes; issue 7).  Each batch has its own draws as in
+ * pf_disc_loss_grad; rows do not interact, so only the GEMM blocking differs. */
+static void simulate_disc_batches(pf_trainer *tr)
+{
+    const pf_config *c = &tr->cfg;
+    const int n = tr->n_local, d = tr->d, g = tr->sim_group;
+    const uint64_t it = (uint64_t)tr->iteration;
+    const double t0 = pf_now();
+    for (int k0 = 0; k0 < c->n_disc; k0 += g) {
+        const int m = c->n_disc - k0 < g ? c->n_disc - k0 : g;
+        pf_real *X = tr->XTd + (size_t)k0 * n * d;
+        for (int k = k0; k < k0 + m; k++)
+            ref_draw(tr, tr->pool, it, PF_PURPOSE(PF_RNG_REFERENCE, k), tr->i0, tr->i1,
+                     tr->XTd + (size_t)k * n * d);
+        pf_flow_simulate(&tr->phi, tr->theta.p, m * n, d, c->steps, tr->h, c->lambda, X, X,
+                         NULL, NULL, tr->work_d);
+    }
+    tr->xtd_ready = 1;
+    tr->t_sim += pf_now() - t0;
+}
+
 pf_status pf_train_iteration(pf_trainer *tr)
 {
+    if (tr->XTd) simulate_disc_batches(tr);
     for (int k = 0; k < tr->cfg.n_disc; k++) {
         pf_status s = pf_disc_step(tr, k);
-        if (s.bad) return s;
+        if (s.bad) {
+            tr->xtd_ready = 0;
+            return s;
+        }
     }
+    tr->xtd_ready = 0;
     pf_status s = pf_potential_step(tr);
     if (s.bad) return s;
     tr->iteration++;

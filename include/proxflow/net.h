@@ -62,7 +62,11 @@ void pf_net_init_mlp(pf_net *net, int in_dim, int n_widths, const int *widths, p
 void pf_net_init_from_config(pf_net *net, const pf_net_config *nc, int d, int H, int W, int C,
                              int time_input);
 void pf_net_free(pf_net *net);
+/* Workspace for n rows with tangents, which is also 2n rows without (a value-only
+ * forward of m rows needs pf_net_reserve(net, (m + 1) / 2)); grows, never shrinks. */
 void pf_net_reserve(pf_net *net, int n);
+/* Bytes pf_net_reserve(net, n) allocates (for choosing batch sizes under a budget). */
+size_t pf_net_workspace_bytes(const pf_net *net, int n);
 
 /* Glorot-normal weights (std sqrt(2/(fan_in+fan_out))), zero biases, from the
  * counter-based generator: parameter k draws from (seed, 0, purpose, k). */

@@ -44,6 +44,12 @@ typedef struct {
     int nmax;                   /* rows the scratch holds: max(n_local, diag)     */
     pf_real *X0, *XT, *Y, *XH, *XC, *S, *traj, *grads, *work, *G1, *XI, *U, *gX, *A, *w,
         *fv;
+    /* x^{Nt} of the n_disc discriminator batches of an iteration, simulated together in
+     * groups of sim_group batches before the steps (phi is fixed during them; issue 7):
+     * XTd [n_disc x n_local x d], work_d its simulation scratch; xtd_ready = 1 while
+     * pf_train_iteration's discriminator steps use them (else each step simulates) */
+    pf_real *XTd, *work_d;
+    int sim_group, xtd_ready;
 } pf_trainer;
 
 /* Set up (networks, data, initial parameters) from a validated config. */
