@@ -125,7 +125,7 @@ void pf_dump_state(pf_trainer *tr, const char *path)
     pf_params_allreduce_grad(&tr->psi);
     const uint64_t it = (uint64_t)tr->iteration;
     /* the exact inputs, recomputed from the counter-based generator */
-    pf_reference_draw(c, d, it, PF_PURPOSE(PF_RNG_REFERENCE, 0), tr->i0, tr->i1, tr->X0);
+    pf_trainer_batch_reference(tr, it, PF_PURPOSE(PF_RNG_REFERENCE, 0), tr->X0);
     pf_data_draw(tr->data, it, PF_PURPOSE(PF_RNG_DATA, 0), tr->i0, tr->i1, tr->Y);
     for (int i = 0; i < n; i++) {
         pf_stream st;
@@ -153,7 +153,7 @@ void pf_dump_state(pf_trainer *tr, const char *path)
     if (s.bad) pf_die("--dump-state: %s", s.msg);
     pf_params_allreduce_grad(&tr->theta);
     const double loss_g = pf_potential_loss_global(tr);
-    pf_reference_draw(c, d, it, PF_RNG_GEN_REFERENCE, tr->i0, tr->i1, tr->X0);
+    pf_trainer_batch_reference(tr, it, PF_RNG_GEN_REFERENCE, tr->X0);
     X0 = gather_rows(tr, tr->X0, d);
     pf_real *XT = gather_rows(tr, tr->traj + (size_t)c->steps * n * d, d);
     if (pf_rank() == 0) {

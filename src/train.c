@@ -316,6 +316,11 @@ static void ref_draw(const pf_trainer *tr, const pf_data *pool, uint64_t it, uin
         pf_reference_draw(&tr->cfg, tr->d, it, purpose, a, b, X);
 }
 
+void pf_trainer_batch_reference(const pf_trainer *tr, uint64_t it, uint32_t purpose, pf_real *X)
+{
+    ref_draw(tr, tr->pool, it, purpose, tr->i0, tr->i1, X);
+}
+
 /* Squared norm of the first d entries of a row. */
 static double sq(const pf_real *x, int d)
 {

@@ -62,6 +62,29 @@ $PY "$SRC/analysis/plot_chain.py" "$T/a" --out "$T/plots" > "$T/plot.log" 2>&1 \
   && [ -s "$T/plots/chain_links.png" ] && [ -s "$T/plots/chain_pools.png" ] && grep -q "^   4 " "$T/plot.log" \
   && ok "analysis/plot_chain.py: table of 4 links, chain_links.png, chain_pools.png" || { cat "$T/plot.log"; bad "plot_chain.py"; }
 
+# --dump-state of link 2 (its reference is pool 1): the dumped x^0 are pool rows, and an
+# independent implementation (PyTorch, when installed) recomputes its losses and gradients.
+$PY - "$T/a" "$T/link2.ini" <<'PY'
+import sys, h5py
+c = h5py.File(f"{sys.argv[1]}/link_02/run.h5", "r").attrs["config"]
+open(sys.argv[2], "w").write(c.decode() if isinstance(c, bytes) else c)
+PY
+run1 train "$T/link2.ini" --dump-state "$T/dump2.h5" > "$T/dump.log" 2>&1 || { cat "$T/dump.log"; bad "--dump-state of link 2"; }
+MSG="--dump-state of link 2 records reference samples drawn from pool 1" check $PY - "$T" <<'PY'
+import sys, h5py, numpy as np
+T = sys.argv[1]
+pool = h5py.File(f"{T}/a/pools/pool_01.h5", "r")["pool"][:]
+f = h5py.File(f"{T}/dump2.h5", "r")
+keys = {r.tobytes() for r in pool}
+for g in ("discriminator_step", "potential_step"):
+    x0 = f[g]["reference"][:]
+    assert all(r.tobytes() in keys for r in x0), g
+PY
+if $PY -c "import torch" 2> /dev/null; then
+  $PY "$SRC/bench/reference_torch.py" check "$T/dump2.h5" > "$T/torch.log" 2>&1 \
+    && ok "PyTorch reference agrees with the link-2 dump (1e-8)" || { cat "$T/torch.log"; bad "torch check of the link-2 dump"; }
+fi
+
 # 2. sample --chain from pool 3 through link 4 reproduces pool 4.
 run1 sample --chain "$T/a" --from-link 4 --n 1024 --out "$T/s4.h5" > "$T/s.log" 2>&1 || { cat "$T/s.log"; bad "sample --chain"; }
 run1 sample --chain "$T/a" --n 500 --seed 3 --out "$T/s1.h5" >> "$T/s.log" 2>&1 || { cat "$T/s.log"; bad "sample --chain from rho_0"; }

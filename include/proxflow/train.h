@@ -86,6 +86,12 @@ void pf_diagnostics(pf_trainer *tr, pf_diag *dg);
 void pf_trainer_reference(const pf_trainer *tr, uint64_t iteration, uint32_t purpose, int i0,
                           int i1, pf_real *X);
 
+/* The training batch's reference samples x^0 of this rank's block [i0, i1) for
+ * (iteration, purpose), exactly as the steps draw them (rho_0, or the reference pool's
+ * sharded draws).  Not collective.  (--dump-state records them.) */
+void pf_trainer_batch_reference(const pf_trainer *tr, uint64_t iteration, uint32_t purpose,
+                                pf_real *X);
+
 /* Generate: push the reference samples [i0, i1) of pf_trainer_reference through the
  * flow with nt steps (nt <= 0: the configured steps). X [(i1-i0) x d]. */
 void pf_generate(pf_trainer *tr, uint64_t iteration, uint32_t purpose, int i0, int i1, int nt,
