@@ -8,7 +8,7 @@
 # (denominator floored at 1e-4 of the network's largest entry; see the script).
 # A dump with one gradient entry changed by 1e-7 relative must fail the check, and
 # bench/compare_torch.py must run (one timed iteration of the MLP config).
-# Exits 77 (skipped) only when PyTorch is not installed.
+# Exits 77 (skipped) only when PyTorch or the MNIST digits are not there.
 set -euo pipefail
 BIN=${PROXFLOW_BIN:?}
 SRC=${PROXFLOW_SOURCE_DIR:?}
@@ -17,6 +17,11 @@ PY=${PROXFLOW_PYTHON:-/usr/bin/python3}  # Debian's, which sees python3-torch
 REF="$SRC/bench/reference_torch.py"
 if ! $PY -c "import torch" 2>/dev/null; then
   echo "SKIP: PyTorch is not installed for $PY (Debian package python3-torch)"
+  exit 77
+fi
+if [ ! -r "$DATA/mnist/images-idx3-ubyte.gz" ]; then
+  # the CNN cases train on real digits (tests/CMakeLists.txt looks for them)
+  echo "SKIP: $DATA/mnist/images-idx3-ubyte.gz not found (configure with -DPROXFLOW_DATA_DIR=DIR)"
   exit 77
 fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
