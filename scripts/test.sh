@@ -27,3 +27,9 @@ for t in config sweep idx; do
   echo "fuzz_$t: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$work/log")"
   rm -rf "$work"
 done
+echo "== unit tests in single precision (-DPROXFLOW_FLOAT=ON, pf_real = float; SPEC §2)"
+mkdir -p build-float
+cmake -S . -B build-float -DPROXFLOW_FLOAT=ON -DCMAKE_BUILD_TYPE=Release > build-float/configure.log 2>&1 \
+  || { cat build-float/configure.log; exit 1; }
+cmake --build build-float -j "$(nproc)" 2>&1 | tail -n 1
+(cd build-float && ctest --output-on-failure -j 2 -L unit)

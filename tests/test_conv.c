@@ -18,33 +18,30 @@
 #include <string.h>
 
 #define NR 4 /* rows of the FD checks */
-static const double EPS = 1e-5;
+/* Central-difference step and bound: testutil.h (cbrt(eps) scale, 6.1e-6 in double;
+ * PF_FD_TOL 1e-6 in double, 9.7e-3 in float). */
+#ifdef PF_USE_FLOAT
+/* float: h = 0.05 cbrt(eps) = 2.4e-4, below the optimal step so that an argmax switch
+ * or a relu edge inside the step is rare (a step of a conv weight moves every pooled
+ * window); costs roundoff eps/h ~ 5e-4.  Worst measured 3.5e-3 against 9.7e-3. */
+#define EPS PF_FD_STEP(0.05)
+#else
+#define EPS PF_FD_STEP(1.0)
+#endif
 
-static double vec_relerr(const double *a, const double *b, size_t n)
-{
-    double num = 0, na = 0, nb = 0;
-    for (size_t k = 0; k < n; k++) {
-        num += (a[k] - b[k]) * (a[k] - b[k]);
-        na += a[k] * a[k];
-        nb += b[k] * b[k];
-    }
-    double den = fmax(sqrt(na), sqrt(nb));
-    return den > 0 ? sqrt(num) / den : sqrt(num);
-}
-
-static void fill(double *x, size_t n, uint32_t purpose, double scale)
+static void fill(pf_real *x, size_t n, uint32_t purpose, double scale)
 {
     for (size_t k = 0; k < n; k++) {
         pf_stream s;
         pf_stream_init(&s, 42, 11, purpose, k);
-        x[k] = scale * pf_stream_normal(&s);
+        x[k] = (pf_real)(scale * pf_stream_normal(&s));
     }
 }
 
 /* Parameters: Glorot weights and non-zero biases (every parameter exercised). */
-static double *make_params(const pf_net *net, uint32_t purpose)
+static pf_real *make_params(const pf_net *net, uint32_t purpose)
 {
-    double *p = malloc(sizeof(double) * net->n_params);
+    pf_real *p = malloc(sizeof(pf_real) * net->n_params);
     pf_net_init_params(net, p, 3, purpose);
     for (int l = 0; l < net->n_layers; l++) {
         const pf_layer *L = &net->layers[l];
@@ -55,20 +52,73 @@ static double *make_params(const pf_net *net, uint32_t purpose)
 }
 
 /* S(theta, X) from first-order derivatives only (value and input gradient). */
-static double eval_S(pf_net *net, const double *p, const double *X, const double *U,
-                     const double *w, const double *c)
+static double eval_S(pf_net *net, const pf_real *p, const pf_real *X, const pf_real *U,
+                     const pf_real *w, const pf_real *c)
 {
     const int d = net->in_dim;
-    double f[NR], *gX = malloc(sizeof(double) * NR * d);
+    pf_real f[NR], *gX = malloc(sizeof(pf_real) * NR * d);
     pf_net_value_grad(net, p, NR, X, f, gX);
     double S = 0;
     for (int i = 0; i < NR; i++) {
         double dot = 0;
-        for (int j = 0; j < d; j++) dot += gX[i * d + j] * U[i * d + j];
-        S += w[i] * f[i] + c[i] * dot;
+        for (int j = 0; j < d; j++) dot += (double)gX[i * d + j] * U[i * d + j];
+        S += (double)w[i] * f[i] + c[i] * dot;
     }
     free(gX);
     return S;
+}
+
+/* The scalar functions the FD checks differentiate, evaluated by the library in
+ * pf_real (accumulated in double). */
+typedef struct {
+    pf_net *net;
+    const pf_real *p, *X, *U, *w, *c;
+    int kind; /* 0: f(x_row); 1: sum_i w_i f(x_i); 2: S(w, c) */
+    int row;
+} fd_fn;
+
+static double fd_eval(const fd_fn *F)
+{
+    pf_real f[NR];
+    if (F->kind == 2) return eval_S(F->net, F->p, F->X, F->U, F->w, F->c);
+    pf_net_forward(F->net, F->p, NR, F->X, NULL, f, NULL);
+    if (F->kind == 0) return f[F->row];
+    double s = 0;
+    for (int i = 0; i < NR; i++) s += (double)F->w[i] * f[i];
+    return s;
+}
+
+/* Central differences of F along v[k] with steps h (d1) and h/2 (d2); v is one of
+ * F's arrays (parameters or inputs), restored afterwards. */
+static void fd_pair(const fd_fn *F, pf_real *v, size_t k, double *d1, double *d2)
+{
+    const pf_real keep = v[k];
+    for (int q = 0; q < 2; q++) {
+        const double h = q ? EPS / 2 : EPS;
+        const pf_real vp = keep + (pf_real)h, vm = keep - (pf_real)h;
+        v[k] = vp;
+        const double sp = fd_eval(F);
+        v[k] = vm;
+        const double sm = fd_eval(F);
+        v[k] = keep;
+        (q ? d2 : d1)[k] = (sp - sm) / pf_fd_span(vp, vm);
+    }
+}
+
+static size_t g_kinks, g_coords; /* FD coordinates left out as kinks, of all checked */
+
+/* pf_fd_relerr (testutil.c: coordinates whose differences with steps h and h/2
+ * disagree straddle a kink and are left out); at most 1 in 20 may be (none are in
+ * double; the printed total counts them). */
+static double fd_err(const char *label, const char *what, const pf_real *a, const double *d1,
+                     const double *d2, size_t n)
+{
+    size_t nk;
+    const double e = pf_fd_relerr(a, d1, d2, n, &nk);
+    g_kinks += nk;
+    g_coords += n;
+    CHECK(nk <= n / 20, "%s: %s: %zu of %zu FD coordinates straddle a kink", label, what, nk, n);
+    return e;
 }
 
 /* Every SPEC §1.9 derivative of net against central differences; returns the worst
@@ -77,12 +127,13 @@ static double check_fd(pf_net *net, const char *label)
 {
     const int din = net->in_dim;
     const size_t np = net->n_params, nx = (size_t)NR * din;
-    double *p = make_params(net, PF_RNG_INIT_PHI);
-    double *grad = calloc(np, sizeof(double)), *gfd = calloc(np, sizeof(double));
-    double *X = malloc(sizeof(double) * nx), *U = malloc(sizeof(double) * nx);
-    double *Xp = malloc(sizeof(double) * nx), *Xm = malloc(sizeof(double) * nx);
-    double *gX = malloc(sizeof(double) * nx), *gXfd = malloc(sizeof(double) * nx);
-    double w[NR], c[NR], f[NR], fdot[NR], zero[NR] = {0};
+    pf_real *p = make_params(net, PF_RNG_INIT_PHI);
+    pf_real *grad = calloc(np, sizeof(pf_real));
+    double *gfd = calloc(np, sizeof(double)), *gfd2 = calloc(np, sizeof(double));
+    double *gXfd = malloc(sizeof(double) * nx), *gXfd2 = malloc(sizeof(double) * nx);
+    pf_real *X = malloc(sizeof(pf_real) * nx), *U = malloc(sizeof(pf_real) * nx);
+    pf_real *gX = malloc(sizeof(pf_real) * nx);
+    pf_real w[NR], c[NR], f[NR], fdot[NR], zero[NR] = {0};
     fill(X, nx, 1, 1.0);
     fill(U, nx, 2, 1.0);
     fill(w, NR, 3, 1.0);
@@ -90,95 +141,65 @@ static double check_fd(pf_net *net, const char *label)
 
     /* 1. f and grad_x f (the t column of phi gives d_t f) */
     pf_net_value_grad(net, p, NR, X, f, gX);
+    fd_fn F = {net, p, X, U, w, c, 0, 0};
     for (size_t k = 0; k < nx; k++) {
-        double fp[NR], fm[NR];
-        memcpy(Xp, X, sizeof(double) * nx);
-        memcpy(Xm, X, sizeof(double) * nx);
-        Xp[k] += EPS;
-        Xm[k] -= EPS;
-        pf_net_forward(net, p, NR, Xp, NULL, fp, NULL);
-        pf_net_forward(net, p, NR, Xm, NULL, fm, NULL);
-        gXfd[k] = (fp[k / din] - fm[k / din]) / (2 * EPS);
+        F.row = (int)(k / din);
+        fd_pair(&F, X, k, gXfd, gXfd2);
     }
-    double e1 = vec_relerr(gX, gXfd, nx);
-    CHECK(e1 <= 1e-6, "%s: grad_x f rel err %.3e", label, e1);
+    double e1 = fd_err(label, "grad_x f", gX, gXfd, gXfd2, nx);
+    CHECK(e1 <= PF_FD_TOL, "%s: grad_x f rel err %.3e", label, e1);
 
     /* tangent output == grad_x f . u */
     pf_net_forward(net, p, NR, X, U, f, fdot);
     double ferr = 0;
     for (int i = 0; i < NR; i++) {
         double dot = 0;
-        for (int j = 0; j < din; j++) dot += gX[i * din + j] * U[i * din + j];
+        for (int j = 0; j < din; j++) dot += (double)gX[i * din + j] * U[i * din + j];
         ferr = fmax(ferr, pf_relerr(dot, fdot[i], 1e-8));
     }
-    CHECK(ferr <= 1e-12, "%s: tangent != grad.u (%.3e)", label, ferr);
+    CHECK(ferr <= PF_ROUNDOFF(1e-12), "%s: tangent != grad.u (%.3e)", label, ferr);
 
     /* 2. parameter gradient of sum_i w_i f(x_i) */
     pf_net_forward(net, p, NR, X, NULL, f, NULL);
     pf_net_backward(net, p, w, NULL, grad, NULL);
-    for (size_t k = 0; k < np; k++) {
-        double keep = p[k], fp[NR], fm[NR], sp = 0, sm = 0;
-        p[k] = keep + EPS;
-        pf_net_forward(net, p, NR, X, NULL, fp, NULL);
-        p[k] = keep - EPS;
-        pf_net_forward(net, p, NR, X, NULL, fm, NULL);
-        p[k] = keep;
-        for (int i = 0; i < NR; i++) sp += w[i] * fp[i], sm += w[i] * fm[i];
-        gfd[k] = (sp - sm) / (2 * EPS);
-    }
-    double e2 = vec_relerr(grad, gfd, np);
-    CHECK(e2 <= 1e-6, "%s: parameter gradient rel err %.3e", label, e2);
+    F.kind = 1;
+    for (size_t k = 0; k < np; k++) fd_pair(&F, p, k, gfd, gfd2);
+    double e2 = fd_err(label, "d/dtheta f", grad, gfd, gfd2, np);
+    CHECK(e2 <= PF_FD_TOL, "%s: parameter gradient rel err %.3e", label, e2);
 
-    /* gradients accumulate (+=) */
+    /* gradients accumulate (+=): a second backward gives twice the first, to roundoff */
+    pf_real *g1 = malloc(sizeof(pf_real) * np);
+    memcpy(g1, grad, sizeof(pf_real) * np);
     pf_net_forward(net, p, NR, X, NULL, f, NULL);
     pf_net_backward(net, p, w, NULL, grad, NULL);
     double acc = 0;
-    for (size_t k = 0; k < np; k++) acc = fmax(acc, pf_relerr(grad[k], 2 * gfd[k], 1e-6));
-    CHECK(acc <= 1e-6, "%s: gradients do not accumulate (%.3e)", label, acc);
+    for (size_t k = 0; k < np; k++) acc = fmax(acc, pf_relerr(grad[k], 2.0 * g1[k], 1e-6));
+    free(g1);
+    CHECK(acc <= PF_ROUNDOFF(1e-12), "%s: gradients do not accumulate (%.3e)", label, acc);
 
     /* 3. S = sum w f + c grad f . u: parameter and input gradients */
-    memset(grad, 0, sizeof(double) * np);
+    memset(grad, 0, sizeof(pf_real) * np);
     pf_net_forward(net, p, NR, X, U, f, fdot);
     pf_net_backward(net, p, w, c, grad, gX);
-    for (size_t k = 0; k < np; k++) {
-        double keep = p[k];
-        p[k] = keep + EPS;
-        double sp = eval_S(net, p, X, U, w, c);
-        p[k] = keep - EPS;
-        double sm = eval_S(net, p, X, U, w, c);
-        p[k] = keep;
-        gfd[k] = (sp - sm) / (2 * EPS);
-    }
-    double e3 = vec_relerr(grad, gfd, np);
-    CHECK(e3 <= 1e-6, "%s: d/dtheta (w f + c grad f.u) rel err %.3e", label, e3);
-    for (size_t k = 0; k < nx; k++) {
-        memcpy(Xp, X, sizeof(double) * nx);
-        memcpy(Xm, X, sizeof(double) * nx);
-        Xp[k] += EPS;
-        Xm[k] -= EPS;
-        gXfd[k] = (eval_S(net, p, Xp, U, w, c) - eval_S(net, p, Xm, U, w, c)) / (2 * EPS);
-    }
-    double e4 = vec_relerr(gX, gXfd, nx);
-    CHECK(e4 <= 1e-6, "%s: d/dx (w f + c grad f.u) rel err %.3e", label, e4);
+    F.kind = 2;
+    for (size_t k = 0; k < np; k++) fd_pair(&F, p, k, gfd, gfd2);
+    double e3 = fd_err(label, "d/dtheta S", grad, gfd, gfd2, np);
+    CHECK(e3 <= PF_FD_TOL, "%s: d/dtheta (w f + c grad f.u) rel err %.3e", label, e3);
+    for (size_t k = 0; k < nx; k++) fd_pair(&F, X, k, gXfd, gXfd2);
+    double e4 = fd_err(label, "d/dx S", gX, gXfd, gXfd2, nx);
+    CHECK(e4 <= PF_FD_TOL, "%s: d/dx (w f + c grad f.u) rel err %.3e", label, e4);
 
     /* the pure second-order primitive (w = 0) */
-    memset(grad, 0, sizeof(double) * np);
+    memset(grad, 0, sizeof(pf_real) * np);
     pf_net_forward(net, p, NR, X, U, NULL, NULL);
     pf_net_backward(net, p, NULL, c, grad, NULL);
-    for (size_t k = 0; k < np; k++) {
-        double keep = p[k];
-        p[k] = keep + EPS;
-        double sp = eval_S(net, p, X, U, zero, c);
-        p[k] = keep - EPS;
-        double sm = eval_S(net, p, X, U, zero, c);
-        p[k] = keep;
-        gfd[k] = (sp - sm) / (2 * EPS);
-    }
-    double e5 = vec_relerr(grad, gfd, np);
-    CHECK(e5 <= 1e-6, "%s: d/dtheta (c grad f.u) rel err %.3e", label, e5);
+    F.w = zero;
+    for (size_t k = 0; k < np; k++) fd_pair(&F, p, k, gfd, gfd2);
+    double e5 = fd_err(label, "d/dtheta c grad f.u", grad, gfd, gfd2, np);
+    CHECK(e5 <= PF_FD_TOL, "%s: d/dtheta (c grad f.u) rel err %.3e", label, e5);
     printf("  %-28s grad_x %.1e  d/dtheta %.1e  2nd-order theta %.1e x %.1e  (pure %.1e)\n",
            label, e1, e2, e3, e4, e5);
-    free(p), free(grad), free(gfd), free(X), free(U), free(Xp), free(Xm), free(gX), free(gXfd);
+    free(p), free(grad), free(gfd), free(gfd2), free(X), free(U), free(gX), free(gXfd), free(gXfd2);
     return fmax(fmax(fmax(e1, e2), fmax(e3, e4)), e5);
 }
 
@@ -191,8 +212,8 @@ static void check_conv_direct(int Ci, int Co, int H, int W, int k, int pass)
     pf_net_add_conv(&net, Ci, Co, H, W, k, pass);
     const pf_layer *L = &net.layers[0];
     const int n = 3, ind = L->in_dim, outd = L->out_dim, p = k / 2;
-    double *prm = make_params(&net, 5);
-    double *X = malloc(sizeof(double) * 2 * n * ind), *Z = malloc(sizeof(double) * 2 * n * outd);
+    pf_real *prm = make_params(&net, 5);
+    pf_real *X = malloc(sizeof(pf_real) * 2 * n * ind), *Z = malloc(sizeof(pf_real) * 2 * n * outd);
     fill(X, (size_t)2 * n * ind, 6, 1.0);
     double flops = 0;
     pf_conv_forward(L, prm, n, 2 * n, X, Z, &flops);
@@ -207,7 +228,7 @@ static void check_conv_direct(int Ci, int Co, int H, int W, int k, int pass)
                             for (int kx = 0; kx < k; kx++) {
                                 int iy = y + ky - p, ix = x + kx - p;
                                 if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                                s += prm[L->w_off + ((size_t)(co * Ci + ci) * k + ky) * k + kx] *
+                                s += (double)prm[L->w_off + ((size_t)(co * Ci + ci) * k + ky) * k + kx] *
                                      X[(size_t)r * ind + (size_t)ci * H * W + iy * W + ix];
                             }
                     err = fmax(err, pf_relerr(s, Z[(size_t)r * outd + (size_t)co * H * W + y * W + x], 1e-3));
@@ -215,21 +236,21 @@ static void check_conv_direct(int Ci, int Co, int H, int W, int k, int pass)
         for (int j = 0; j < pass; j++)
             err = fmax(err, fabs(Z[(size_t)r * outd + Co * H * W + j] - X[(size_t)r * ind + Ci * H * W + j]));
     }
-    CHECK(err <= 1e-13, "conv %d->%d %dx%d k=%d: forward != direct SAME convolution (%.3e)", Ci,
+    CHECK(err <= PF_ROUNDOFF(1e-13), "conv %d->%d %dx%d k=%d: forward != direct SAME convolution (%.3e)", Ci,
           Co, H, W, k, err);
     CHECK(fabs(flops - 2.0 * 2 * n * Co * Ci * k * k * H * W) < 0.5, "conv flop count %g", flops);
 
     /* im2col / col2im are adjoint: <im2col(x), y> = <x, col2im(y)> */
     const size_t nc = (size_t)Ci * k * k * H * W;
-    double *col = malloc(sizeof(double) * nc), *Y = malloc(sizeof(double) * nc);
-    double *xt = calloc((size_t)Ci * H * W, sizeof(double));
+    pf_real *col = malloc(sizeof(pf_real) * nc), *Y = malloc(sizeof(pf_real) * nc);
+    pf_real *xt = calloc((size_t)Ci * H * W, sizeof(pf_real));
     fill(Y, nc, 7, 1.0);
     pf_im2col(X, Ci, H, W, k, col);
     pf_col2im_add(Y, Ci, H, W, k, xt);
     double a = 0, b = 0;
-    for (size_t q = 0; q < nc; q++) a += col[q] * Y[q];
-    for (int q = 0; q < Ci * H * W; q++) b += X[q] * xt[q];
-    CHECK(pf_relerr(a, b, 1e-8) <= 1e-13, "im2col/col2im not adjoint (%.17g vs %.17g)", a, b);
+    for (size_t q = 0; q < nc; q++) a += (double)col[q] * Y[q];
+    for (int q = 0; q < Ci * H * W; q++) b += (double)X[q] * xt[q];
+    CHECK(pf_relerr(a, b, 1e-8) <= PF_ROUNDOFF(1e-13), "im2col/col2im not adjoint (%.17g vs %.17g)", a, b);
     free(col), free(Y), free(xt), free(prm), free(X), free(Z);
     pf_net_free(&net);
 }
@@ -244,7 +265,7 @@ static void check_pool_kernel(void)
     pf_net_add_pool(&net, C, H, W, pass);
     const pf_layer *L = &net.layers[0];
     const int ind = L->in_dim, outd = L->out_dim, no = C * (H / 2) * (W / 2);
-    double X[2 * 3 * 49], Z[2 * 3 * 13], G[2 * 3 * 13], D[2 * 3 * 49];
+    pf_real X[2 * 3 * 49], Z[2 * 3 * 13], G[2 * 3 * 13], D[2 * 3 * 49];
     int am[3 * 12];
     fill(X, sizeof X / sizeof X[0], 8, 1.0);
     fill(G, sizeof G / sizeof G[0], 9, 1.0);
@@ -279,13 +300,13 @@ static void check_pool_kernel(void)
     int bad_back = 0;
     for (int r = 0; r < 2 * n; r++) {
         const int i = r < n ? r : r - n;
-        double sum_g = 0, sum_d = 0;
+        double sum_g = 0, sum_d = 0; /* D holds copies of G entries: sums agree to roundoff */
         for (int o = 0; o < no; o++) {
             bad_back += D[r * ind + am[i * no + o]] != G[r * outd + o];
             sum_g += fabs(G[r * outd + o]);
         }
         for (int j = 0; j < C * H * W; j++) sum_d += fabs(D[r * ind + j]);
-        bad_back += fabs(sum_g - sum_d) > 1e-12; /* zero off the selected elements */
+        bad_back += fabs(sum_g - sum_d) > PF_ROUNDOFF(1e-12); /* zero off the selected elements */
         bad_back += D[r * ind + C * H * W] != G[r * outd + no];
     }
     CHECK(!bad_back, "pool backward: %d adjoints not routed to the selected element", bad_back);
@@ -300,28 +321,28 @@ static void check_threads(void)
     pf_net_init_cnn(&net, H, W, C, 2, ch, 3, PF_ACT_TANH, head, 1, 1);
     const int d = net.in_dim;
     const size_t np = net.n_params;
-    double *p = make_params(&net, 12);
-    double *X = malloc(sizeof(double) * n * d), *U = malloc(sizeof(double) * n * d);
-    double w[24], c[24];
+    pf_real *p = make_params(&net, 12);
+    pf_real *X = malloc(sizeof(pf_real) * n * d), *U = malloc(sizeof(pf_real) * n * d);
+    pf_real w[24], c[24];
     fill(X, (size_t)n * d, 13, 1.0);
     fill(U, (size_t)n * d, 14, 1.0);
     fill(w, n, 15, 1.0);
     fill(c, n, 16, 1.0);
-    double *out[2][4];
+    pf_real *out[2][4];
     for (int t = 0; t < 2; t++) {
         omp_set_num_threads(t + 1);
-        out[t][0] = calloc(n, sizeof(double));
-        out[t][1] = calloc(n, sizeof(double));
-        out[t][2] = calloc(np, sizeof(double));
-        out[t][3] = calloc((size_t)n * d, sizeof(double));
+        out[t][0] = calloc(n, sizeof(pf_real));
+        out[t][1] = calloc(n, sizeof(pf_real));
+        out[t][2] = calloc(np, sizeof(pf_real));
+        out[t][3] = calloc((size_t)n * d, sizeof(pf_real));
         pf_net_forward(&net, p, n, X, U, out[t][0], out[t][1]);
         pf_net_backward(&net, p, w, c, out[t][2], out[t][3]);
     }
     omp_set_num_threads(1);
-    CHECK(!memcmp(out[0][0], out[1][0], sizeof(double) * n), "1 vs 2 threads: f differs");
-    CHECK(!memcmp(out[0][1], out[1][1], sizeof(double) * n), "1 vs 2 threads: tangent differs");
-    CHECK(!memcmp(out[0][2], out[1][2], sizeof(double) * np), "1 vs 2 threads: parameter gradient differs");
-    CHECK(!memcmp(out[0][3], out[1][3], sizeof(double) * n * d), "1 vs 2 threads: input gradient differs");
+    CHECK(!memcmp(out[0][0], out[1][0], sizeof(pf_real) * n), "1 vs 2 threads: f differs");
+    CHECK(!memcmp(out[0][1], out[1][1], sizeof(pf_real) * n), "1 vs 2 threads: tangent differs");
+    CHECK(!memcmp(out[0][2], out[1][2], sizeof(pf_real) * np), "1 vs 2 threads: parameter gradient differs");
+    CHECK(!memcmp(out[0][3], out[1][3], sizeof(pf_real) * n * d), "1 vs 2 threads: input gradient differs");
     for (int t = 0; t < 2; t++)
         for (int k = 0; k < 4; k++) free(out[t][k]);
     free(p), free(X), free(U);
@@ -367,15 +388,21 @@ int main(int argc, char **argv)
         snprintf(label, sizeof label, "pool t      %s", an);
         worst = fmax(worst, check_fd(&net, label));
         pf_net_free(&net);
-        /* whole CNNs: 8x8x2, channels 3,2, kernel 3, head 5; phi (t) and gamma */
+        /* whole CNNs: 8x8x2, channels 3,2, kernel 3, head 5; phi (t) and gamma.  Not in
+         * float: there a coordinate's derivative is ~|f|/n (512 inputs), below the roundoff
+         * eps |f| / h of any step that also avoids the many near-ties of two pooled
+         * blocks (measured: up to 47% of the input coordinates fail the h vs h/2
+         * consistency, errors up to 2.2e-2).  The layers above are checked in float and
+         * the composition (net.c, the same code in both precisions) in double. */
         const int ch[2] = {3, 2}, head[1] = {5};
-        for (int t = 0; t <= 1; t++) {
+        for (int t = 0; t <= 1 && PF_EPS_REAL < 1e-10; t++) {
             pf_net_init_cnn(&net, 8, 8, 2, 2, ch, 3, act, head, 1, t);
             snprintf(label, sizeof label, "cnn 8x8x2 t=%d %s", t, an);
             worst = fmax(worst, check_fd(&net, label));
             pf_net_free(&net);
         }
     }
-    printf("  worst FD relative error %.2e\n", worst);
+    printf("  %s: worst FD relative error %.2e (bound %.1e); %zu of %zu FD coordinates left out "
+           "as kinks\n", PF_REAL_NAME, worst, PF_FD_TOL, g_kinks, g_coords);
     return pf_test_finish("test_conv");
 }

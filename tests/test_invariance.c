@@ -1,7 +1,14 @@
 /* SPEC §3 invariance, in one 4-rank job: 20 iterations trained on 1 rank (1 and 2
  * threads), on 2 ranks (a split of the job) and on 4 ranks must agree to 1e-10
  * relative in every parameter of both networks; repeated runs with the same rank and
- * thread count are bit-identical.  The batch (30) does not divide by 4 (8,8,7,7). */
+ * thread count are bit-identical.  The batch (30) does not divide by 4 (8,8,7,7).
+ *
+ * 1e-10 is a double-precision statement (SPEC §3).  In a float build (pf_real = float)
+ * rank counts change the summation order, so results differ by float roundoff
+ * amplified by 20 iterations: the bound is 1e-4 relative there (840 eps_float;
+ * measured 1.2e-5 for sphere on 4 ranks, 2.8e-8 for 8gaussians; Adam's eps: see
+ * make_config).
+ * Bit-identity of equal rank and thread counts holds in both precisions. */
 #include "proxflow/train.h"
 #include "testutil.h"
 
@@ -33,6 +40,15 @@ static pf_config make_config(const char *source, pf_mode mode, pf_fdiv f)
     c.potential.n_widths = c.discriminator.n_widths = 2;
     memcpy(c.potential.widths, w, sizeof w);
     memcpy(c.discriminator.widths, w, sizeof w);
+#ifdef PF_USE_FLOAT
+    /* Adam's eps must exceed the roundoff of a gradient that is exactly 0 (the
+     * DV-flat directions described at net_relerr: ~1e-7 in float, ~1e-16 in double).
+     * With the default 1e-8 Adam turns that roundoff, whose sign depends on the
+     * summation order (the rank count), into steps of ~lr: measured 1.7e-3 relative
+     * between 1 and 4 ranks.  1e-5 is still < 1% of sqrt(v) >= 1e-3 of the real
+     * gradients here, so the training is otherwise the same. */
+    c.potential.eps = c.discriminator.eps = 1e-5;
+#endif
     return c;
 }
 
@@ -113,9 +129,10 @@ static void run_case(const char *source, pf_mode mode, pf_fdiv f)
         printf("  %-10s mode %-4s f %-11s: %zu parameters; 1 rank 2 threads %.2e, 2 ranks %.2e, "
                "%d ranks %.2e (max relative difference to 1 rank x 1 thread)\n",
                source, pf_mode_name(mode), pf_fdiv_name(f), n, e1t, e2, wsize, e4);
-        CHECK(e1t <= 1e-10, "1 vs 2 threads: %.3e", e1t);
-        CHECK(e2 <= 1e-10, "1 vs 2 ranks: %.3e", e2);
-        CHECK(e4 <= 1e-10, "1 vs %d ranks: %.3e", wsize, e4);
+        const double bound = PF_EPS_REAL < 1e-10 ? 1e-10 : 1e-4; /* see the top */
+        CHECK(e1t <= bound, "1 vs 2 threads: %.3e", e1t);
+        CHECK(e2 <= bound, "1 vs 2 ranks: %.3e", e2);
+        CHECK(e4 <= bound, "1 vs %d ranks: %.3e", wsize, e4);
         /* the run actually trained: parameters moved from their start */
         pf_config c0 = c;
         c0.iterations = 0;

@@ -9,7 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const double EPS = 1e-6;
+/* Central-difference step and bound: testutil.h (h = cbrt(eps) scale: 6.1e-6 in
+ * double, 4.9e-3 in float; PF_FD_TOL: 1e-6 in double, 9.7e-3 in float).  The networks
+ * here are smooth (tanh, softplus) and L is small, so no kink lies within the step. */
+#define EPS PF_FD_STEP(1.0)
+
+static double g_worst = 0; /* worst FD error, printed at the end */
 
 static void base_config(pf_config *c)
 {
@@ -64,19 +69,20 @@ static void check_disc(pf_fdiv f)
     double *gfd = malloc(sizeof(double) * n);
     memcpy(g, tr.psi.g, sizeof(pf_real) * n);
     for (size_t k = 0; k < n; k++) {
-        pf_real keep = tr.psi.p[k];
-        tr.psi.p[k] = keep + EPS;
+        pf_real keep = tr.psi.p[k], kp = keep + (pf_real)EPS, km = keep - (pf_real)EPS;
+        tr.psi.p[k] = kp;
         pf_disc_loss_grad(&tr, 0);
         double lp = tr.last_loss_d;
-        tr.psi.p[k] = keep - EPS;
+        tr.psi.p[k] = km;
         pf_disc_loss_grad(&tr, 0);
         double lm = tr.last_loss_d;
         tr.psi.p[k] = keep;
-        gfd[k] = (lp - lm) / (2 * EPS);
+        gfd[k] = (lp - lm) / pf_fd_span(kp, km);
     }
     double e = relerr_vec(g, gfd, n);
     printf("  discriminator step, f = %-11s: rel err %.2e (%zu parameters)\n", pf_fdiv_name(f), e, n);
-    CHECK(e <= 1e-6, "disc gradient f=%s rel err %.3e", pf_fdiv_name(f), e);
+    g_worst = fmax(g_worst, e);
+    CHECK(e <= PF_FD_TOL, "disc gradient f=%s rel err %.3e", pf_fdiv_name(f), e);
     free(g);
     free(gfd);
     pf_trainer_free(&tr);
@@ -97,19 +103,20 @@ static void check_potential(pf_mode mode)
     double *gfd = malloc(sizeof(double) * n);
     memcpy(g, tr.theta.g, sizeof(pf_real) * n);
     for (size_t k = 0; k < n; k++) {
-        pf_real keep = tr.theta.p[k];
-        tr.theta.p[k] = keep + EPS;
+        pf_real keep = tr.theta.p[k], kp = keep + (pf_real)EPS, km = keep - (pf_real)EPS;
+        tr.theta.p[k] = kp;
         pf_potential_loss_grad(&tr);
         double lp = tr.last_loss_g;
-        tr.theta.p[k] = keep - EPS;
+        tr.theta.p[k] = km;
         pf_potential_loss_grad(&tr);
         double lm = tr.last_loss_g;
         tr.theta.p[k] = keep;
-        gfd[k] = (lp - lm) / (2 * EPS);
+        gfd[k] = (lp - lm) / pf_fd_span(kp, km);
     }
     double e = relerr_vec(g, gfd, n);
     printf("  potential step, mode = %-5s (3 Euler steps): rel err %.2e\n", pf_mode_name(mode), e);
-    CHECK(e <= 1e-6, "potential gradient mode=%s rel err %.3e", pf_mode_name(mode), e);
+    g_worst = fmax(g_worst, e);
+    CHECK(e <= PF_FD_TOL, "potential gradient mode=%s rel err %.3e", pf_mode_name(mode), e);
     free(g);
     free(gfd);
     pf_trainer_free(&tr);
@@ -131,15 +138,20 @@ static void check_dv_extreme(void)
     pf_real *g0 = malloc(sizeof(pf_real) * tr.psi.n);
     memcpy(g0, tr.psi.g, sizeof(pf_real) * tr.psi.n);
     const double shifts[2] = {1000, -1000};
+    /* gamma ~ b + O(1) is rounded to pf_real: each value carries an error up to
+     * |b| eps / 2, and the loss and gradient average such errors; so the bound is
+     * max(1e-9, |b| eps): 1e-9 in double (as before), 1.2e-4 in float (measured 1.0e-5
+     * in the loss, 2.7e-6 in the gradient).  A naive exp would overflow (inf/NaN). */
+    const double tol = fmax(1e-9, 1000 * PF_EPS_REAL);
     for (int t = 0; t < 2; t++) {
         *bias = (pf_real)shifts[t];
         pf_status s = pf_disc_loss_grad(&tr, 0);
         CHECK(!s.bad && isfinite(tr.last_loss_d), "DV not finite at gamma ~ %g", shifts[t]);
-        CHECK(fabs(tr.last_loss_d - l0) <= 1e-9, "DV loss at gamma ~ %g: %.17g vs %.17g",
+        CHECK(fabs(tr.last_loss_d - l0) <= tol, "DV loss at gamma ~ %g: %.17g vs %.17g",
               shifts[t], tr.last_loss_d, l0);
         double ge = 0;
         for (size_t k = 0; k < tr.psi.n; k++) ge = fmax(ge, fabs(tr.psi.g[k] - g0[k]));
-        CHECK(ge <= 1e-9, "DV gradient changes under a shift of %g (%.2e)", shifts[t], ge);
+        CHECK(ge <= tol, "DV gradient changes under a shift of %g (%.2e)", shifts[t], ge);
     }
     *bias = 0;
     free(g0);
@@ -154,5 +166,6 @@ int main(int argc, char **argv)
     const pf_fdiv fs[] = {PF_F_KL, PF_F_KL_LEGENDRE, PF_F_REVERSE_KL, PF_F_ALPHA};
     for (int k = 0; k < 4; k++) check_disc(fs[k]);
     check_dv_extreme();
+    printf("  %s: worst FD relative error %.2e (bound %.1e)\n", PF_REAL_NAME, g_worst, PF_FD_TOL);
     return pf_test_finish("test_train_grad");
 }

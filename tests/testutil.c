@@ -26,3 +26,22 @@ double pf_relerr(double a, double b, double floor)
     if (m < floor) m = floor;
     return fabs(a - b) / m;
 }
+
+double pf_fd_relerr(const pf_real *a, const double *d1, const double *d2, size_t n,
+                    size_t *n_kinks)
+{
+    double scale = 0, num = 0, na = 0, nb = 0;
+    for (size_t k = 0; k < n; k++) scale = fmax(scale, fabs(d1[k]));
+    *n_kinks = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (fabs(d1[k] - d2[k]) > PF_FD_TOL * scale) {
+            ++*n_kinks;
+            continue;
+        }
+        num += (a[k] - d1[k]) * (a[k] - d1[k]);
+        na += (double)a[k] * a[k];
+        nb += d1[k] * d1[k];
+    }
+    const double den = fmax(sqrt(na), sqrt(nb));
+    return den > 0 ? sqrt(num) / den : sqrt(num);
+}
