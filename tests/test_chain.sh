@@ -14,8 +14,8 @@ trap 'rm -rf "$T"' EXIT
 fails=0; passes=0
 ok()   { echo "ok   $*"; passes=$((passes+1)); }
 bad()  { echo "FAIL $*"; fails=$((fails+1)); }
-run1() { timeout 300 "$BIN" "$@"; }
-run2() { timeout 300 mpirun -n 2 --oversubscribe "$BIN" "$@"; }
+run1() { timeout -k 10 300 "$BIN" "$@"; }
+run2() { timeout -k 10 300 mpirun -n 2 --oversubscribe "$BIN" "$@"; }
 check() { if "$@"; then ok "${MSG:-$*}"; else bad "${MSG:-$*}"; fi; }
 
 # The 2-D chain of configs/chain_2d.ini (lambda = 4: short steps), made small.

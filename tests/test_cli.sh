@@ -13,8 +13,8 @@ trap 'rm -rf "$T"' EXIT
 fails=0; passes=0
 ok()   { echo "ok   $*"; passes=$((passes+1)); }
 bad()  { echo "FAIL $*"; fails=$((fails+1)); }
-run1() { timeout 120 "$BIN" "$@"; }
-run2() { timeout 120 mpirun -n 2 --oversubscribe "$BIN" "$@"; }
+run1() { timeout -k 10 120 "$BIN" "$@"; }
+run2() { timeout -k 10 120 mpirun -n 2 --oversubscribe "$BIN" "$@"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
 # a tiny 2-D run (dim = 2 so that `eval --data circle` fits its flow)

@@ -56,10 +56,13 @@ diag_batch = 24
 keep = 3
 INI
 
+# timeout -k: Open MPI 4.1's mpirun was seen to hang after reporting a rank's SIGKILL
+# ("PMIX ERROR: UNREACHABLE"), ignoring timeout's SIGTERM; the KILL 5 s later ends it
+# and the attempt counts as the kill it was (its log says "signal 9").
 launch() { # log, np, then proxflow arguments; in the background, its pid in $pid
   local log=$1 np=$2; shift 2
-  if [ "$np" -eq 1 ]; then timeout 120 "$BIN" "$@" > "$log" 2>&1 &
-  else timeout 120 mpirun -n "$np" --oversubscribe "$BIN" "$@" > "$log" 2>&1 & fi
+  if [ "$np" -eq 1 ]; then timeout -k 5 45 "$BIN" "$@" > "$log" 2>&1 &
+  else timeout -k 5 45 mpirun -n "$np" --oversubscribe "$BIN" "$@" > "$log" 2>&1 & fi
   pid=$!
 }
 

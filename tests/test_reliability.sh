@@ -50,15 +50,15 @@ keep = 10
 INI
 
 # the existing run every "keep" case is run against (checkpoints 5 and 10, run.h5)
-timeout 120 "$BIN" train tiny.ini --out G > G.log 2>&1 || { cat G.log; echo "FAIL reference run"; exit 1; }
+timeout -k 10 120 "$BIN" train tiny.ini --out G > G.log 2>&1 || { cat G.log; echo "FAIL reference run"; exit 1; }
 
 snap() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 crashed() { grep -aqE "Segmentation fault|Process received signal|AddressSanitizer|runtime error:|core dumped|Aborted|free\(\)" "$1"; }
 
 NP=1
 run() { # proxflow args... (NP ranks); combined output in $T/out.log, status in $rc
-  if [ "$NP" -eq 1 ]; then timeout 60 "$BIN" "$@" > out.log 2>&1
-  else timeout 60 mpirun -n "$NP" --oversubscribe "$BIN" "$@" > out.log 2>&1; fi
+  if [ "$NP" -eq 1 ]; then timeout -k 10 60 "$BIN" "$@" > out.log 2>&1
+  else timeout -k 10 60 mpirun -n "$NP" --oversubscribe "$BIN" "$@" > out.log 2>&1; fi
   rc=$?
 }
 
@@ -295,7 +295,7 @@ fault_then_resume O05-disk-full-run-h5 "output_io#36:fail" "R/run.h5|No space le
 # a real write failure: the file-size limit (ulimit -f, EFBIG), set for the rank only
 # (Open MPI's own start-up files need more); the limit cuts run.h5 as it grows
 rm -rf R
-timeout 60 mpirun -n 1 --oversubscribe bash -c "trap '' XFSZ; ulimit -f 100; exec '$BIN' train tiny.ini --out R --set train.iterations=200" > out.log 2>&1
+timeout -k 10 60 mpirun -n 1 --oversubscribe bash -c "trap '' XFSZ; ulimit -f 100; exec '$BIN' train tiny.ini --out R --set train.iterations=200" > out.log 2>&1
 rc=$?
 if check O06-real-write-failure-file-size-limit 1 "HDF5 error on R/run.h5|failed"; then
   run train tiny.ini --out R --set train.iterations=200 --resume latest

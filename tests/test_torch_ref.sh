@@ -93,7 +93,7 @@ dump() { # ranks config name --set ...
   local cmd=("$BIN")
   [ "$np" -gt 1 ] && cmd=(mpirun -n "$np" --oversubscribe "$BIN")
   names+=("$name")
-  timeout 120 "${cmd[@]}" train "$T/$cfg.ini" --out "$T/run_$name" --dump-state "$T/$name.h5" \
+  timeout -k 10 120 "${cmd[@]}" train "$T/$cfg.ini" --out "$T/run_$name" --dump-state "$T/$name.h5" \
     "$@" > "$T/$name.log" 2>&1 && touch "$T/$name.done" &
   [ $(( ${#names[@]} % 10 )) -ne 0 ] || wait
 }
