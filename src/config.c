@@ -25,6 +25,8 @@
 
 #include <ini.h>
 
+#include "proxflow/textfile.h"
+
 #include "proxflow/data.h"
 
 /* ------------------------------------------------------------------------------------
@@ -602,17 +604,6 @@ static void load_error(load_ctx *x, const char *fmt, ...)
     }
 }
 
-/* inih's find_chars_or_comment: first char of chars, or an inline ';' comment (a ';'
- * after whitespace), or the end. */
-static const char *find_chars_or_comment(const char *s, const char *chars)
-{
-    int was_space = 0;
-    while (*s && (!chars || !strchr(chars, *s)) && !(was_space && *s == ';')) {
-        was_space = is_space(*s);
-        s++;
-    }
-    return s;
-}
 
 /* The line as inih sees it: after a UTF-8 BOM on line 1. */
 static const char *skip_bom(const load_ctx *x, const char *s)
@@ -630,7 +621,7 @@ static int check_section_header(load_ctx *x, const char *s)
     const char *p = skip_bom(x, s);
     while (is_space(*p)) p++;
     if (*p != '[') return 0;
-    const char *e = find_chars_or_comment(p + 1, "]");
+    const char *e = pf_ini_find_chars_or_comment(p + 1, "]");
     if (*e != ']') return 0; /* inih reports the syntax error */
     char name[64], b[80], hint[200];
     size_t len = (size_t)(e - p - 1);
@@ -670,17 +661,17 @@ static char *read_line(char *str, int num, void *stream)
         return str;
     }
     if (*start == '[') { /* a known [section] (checked above) with a long comment */
-        const char *e = find_chars_or_comment(start + 1, "]");
+        const char *e = pf_ini_find_chars_or_comment(start + 1, "]");
         if (*e == ']' && (size_t)(e - start) + 2 <= (size_t)num) {
             memcpy(str, start, (size_t)(e - start) + 1);
             str[e - start + 1] = '\0';
             return str;
         }
     }
-    const char *e = find_chars_or_comment(start, "=:");
+    const char *e = pf_ini_find_chars_or_comment(start, "=:");
     size_t name_len = (size_t)(e - start);
     if (start == p && *start != '[' && (*e == '=' || *e == ':') && name_len + 3 < (size_t)num) {
-        const char *v = e + 1, *ve = find_chars_or_comment(v, NULL);
+        const char *v = e + 1, *ve = pf_ini_find_chars_or_comment(v, NULL);
         free(x->long_value);
         x->long_value = trim_dup(v, (size_t)(ve - v));
         if (!x->long_value) {
@@ -745,41 +736,6 @@ static int handle(void *user, const char *section, const char *name, const char 
     return 1; /* errors are ours to report (with line and key), not inih's */
 }
 
-/* Read a whole file into a malloc'd, NUL-terminated buffer. */
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1) break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) free(buf);
-        buf = nb;
-        cap *= 2;
-    }
-    if (!buf) {
-        fclose(f);
-        fail(err, errlen, "%s: out of memory", path);
-        return NULL;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        fclose(f);
-        free(buf);
-        fail(err, errlen, "%s: cannot read: %s", path, strerror(e));
-        return NULL;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
 
 /* 1-based line number of byte offset off. */
 static int line_of(const char *text, size_t off)
@@ -792,7 +748,7 @@ static int line_of(const char *text, size_t off)
 int pf_config_load(pf_config *c, const char *path, char *err, size_t errlen)
 {
     size_t len = 0;
-    char *text = slurp(path, &len, err, errlen);
+    char *text = pf_read_text_file(path, "", &len, err, errlen);
     if (!text) return 1;
     const char *nul = memchr(text, '\0', len);
     if (nul) {

@@ -21,6 +21,8 @@
 
 #include <ini.h>
 
+#include "proxflow/textfile.h"
+
 /* ------------------------------------------------------------------------------------
  * Helpers */
 
@@ -183,17 +185,6 @@ static void sw_error(sw_ctx *x, const char *fmt, ...)
     }
 }
 
-/* inih's find_chars_or_comment: the first of chars, an inline ';' comment (a ';' after
- * whitespace), or the end. */
-static const char *find_chars_or_comment(const char *s, const char *chars)
-{
-    int was_space = 0;
-    while (*s && (!chars || !strchr(chars, *s)) && !(was_space && *s == ';')) {
-        was_space = is_space(*s);
-        s++;
-    }
-    return s;
-}
 
 static int section_known(const char *name)
 {
@@ -216,7 +207,7 @@ static char *read_line(char *str, int num, void *stream)
         s += 3, n -= 3;
     while (n && is_space(*s)) s++, n--;
     if (*s == '[') {
-        const char *e = find_chars_or_comment(s + 1, "]");
+        const char *e = pf_ini_find_chars_or_comment(s + 1, "]");
         if (*e == ']') {
             char name[64], b[80];
             size_t l = (size_t)(e - s - 1);
@@ -244,10 +235,10 @@ static char *read_line(char *str, int num, void *stream)
         snprintf(str, (size_t)num, ";");
         return str;
     }
-    const char *e = find_chars_or_comment(s, "=:");
+    const char *e = pf_ini_find_chars_or_comment(s, "=:");
     size_t name_len = (size_t)(e - s);
     if ((*e == '=' || *e == ':') && name_len + 3 < (size_t)num) {
-        const char *v = e + 1, *ve = find_chars_or_comment(v, NULL);
+        const char *v = e + 1, *ve = pf_ini_find_chars_or_comment(v, NULL);
         free(x->long_value);
         x->long_value = dup_range(v, (size_t)(ve - v));
         memcpy(str, s, name_len);
@@ -304,35 +295,6 @@ static int handle(void *user, const char *section, const char *name, const char 
     return 1; /* errors are ours to report (with line and key), not inih's */
 }
 
-/* Read a whole file; NULL (message in err) on failure. */
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fail(err, errlen, "%s: cannot open the sweep file: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1) break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) free(buf);
-        buf = nb;
-        cap *= 2;
-    }
-    int bad = !buf || ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        fail(err, errlen, "%s: cannot read the sweep file", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
 
 /* ------------------------------------------------------------------------------------
  * Grid values: comma-separated, double quotes protect commas ("64,64"). */
@@ -650,7 +612,7 @@ int pf_sweep_load(pf_sweep *s, const char *path, char *err, size_t errlen)
     x.path = path;
     x.err = err;
     x.errlen = errlen;
-    x.text = slurp(path, &x.len, err, errlen);
+    x.text = pf_read_text_file(path, " the sweep file", &x.len, err, errlen);
     if (!x.text) return 1;
     if (memchr(x.text, '\0', x.len)) {
         free(x.text);
