@@ -8,6 +8,7 @@
  *   mpirun -n R proxflow_bench CONFIG.ini [--set section.key=value ...] [--iterations N]
  *          [--warmup W]
  */
+#include "proxflow/blas_info.h"
 #include "proxflow/cli.h"
 #include "proxflow/conv.h"
 #include "proxflow/train.h"
@@ -137,9 +138,11 @@ int main(int argc, char **argv)
     const double spi = mx[0] / iters;
     const double kern = sum[5] / (sum[1] + sum[2] + sum[3]) / 1e9 * P; /* all ranks */
     pf_log("config %s: d=%d batch=%d steps=%d n_disc=%d widths phi %d params gamma %d params, "
-           "%s, %d rank(s) x %d thread(s); discriminator batches simulated %d at a time\n",
+           "%s, %d rank(s) x %d thread(s); discriminator batches simulated %d at a time; "
+           "OpenBLAS %s kernels by %s\n",
            cfgpath, tr.d, cfg.batch, cfg.steps, cfg.n_disc, (int)tr.theta.n, (int)tr.psi.n,
-           PF_REAL_NAME, P, threads, tr.sim_group > 1 ? tr.sim_group : 1);
+           PF_REAL_NAME, P, threads, tr.sim_group > 1 ? tr.sim_group : 1, pf_blas_core(),
+           pf_blas_core_source());
     pf_log("  seconds/iteration      %.5f   (%d iterations)\n", spi, iters);
     pf_log("    simulation           %.5f   %5.1f%%\n", mx[1] / iters, 100 * mx[1] / mx[0]);
     pf_log("    discriminator step   %.5f   %5.1f%%\n", mx[2] / iters, 100 * mx[2] / mx[0]);
@@ -154,9 +157,9 @@ int main(int argc, char **argv)
            "(one rank)\n", d1, c1, d2, c2);
     pf_log("  peak RSS               %.1f MiB (largest rank)\n", rss_max);
     pf_log("BENCH ranks=%d threads=%d s_per_it=%.6f sim=%.6f disc=%.6f pot=%.6f reduce=%.6f "
-           "samples_per_s=%.1f gflops=%.3f gemm_gflops=%.3f ratio=%.3f maxrss_mib=%.1f\n",
+           "samples_per_s=%.1f gflops=%.3f gemm_gflops=%.3f ratio=%.3f maxrss_mib=%.1f blas_core=%s\n",
            P, threads, spi, mx[1] / iters, mx[2] / iters, mx[3] / iters, mx[4] / iters,
-           cfg.batch / spi, kern, peer_all, kern / peer_all, rss_max);
+           cfg.batch / spi, kern, peer_all, kern / peer_all, rss_max, pf_blas_core());
     pf_trainer_free(&tr);
     free(sets);
     MPI_Finalize();

@@ -208,8 +208,8 @@ static double last_entry(hid_t g, const char *name, hssize_t *len)
 static void print_run(hid_t f)
 {
     static const char *const first[] = {"program", "version", "git_commit", "created", "ranks",
-                                        "threads", "seed", "precision", "data_dim", "image_shape",
-                                        NULL};
+                                        "threads", "seed", "precision", "blas_core", "data_dim",
+                                        "image_shape", NULL};
     print_attrs(f, first);
     if (has_link(f, "diagnostics")) {
         hid_t g = H5Gopen2(f, "diagnostics", H5P_DEFAULT);

@@ -1,4 +1,5 @@
 /* proxflow: command dispatch (SPEC §5). */
+#include "proxflow/blas_info.h"
 #include "proxflow/cli.h"
 #include "proxflow/common.h"
 
@@ -30,7 +31,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        pf_log("proxflow %s (%s, %s)\n", PF_VERSION, PF_GIT_COMMIT, PF_REAL_NAME);
+        pf_log("proxflow %s (%s, %s; OpenBLAS %s kernels by %s)\n", PF_VERSION, PF_GIT_COMMIT,
+               PF_REAL_NAME, pf_blas_core(), pf_blas_core_source());
         MPI_Finalize();
         return 0;
     }

@@ -6,6 +6,7 @@
  * (HDF5's rule for parallel metadata); raw data goes through
  * collective transfers (H5FD_MPIO_COLLECTIVE), each rank selecting its own hyperslab,
  * or none (H5Sselect_none).  Layout: docs/OUTPUT.md. */
+#include "proxflow/blas_info.h"
 #include "proxflow/output.h"
 #include "proxflow/rng.h"
 
@@ -173,6 +174,7 @@ static void write_run_attrs(hid_t f, const pf_trainer *tr, int threads, int reop
     attr_i64(f, "threads", threads, h5_path);
     attr_u64(f, "seed", (unsigned long long)tr->cfg.seed, h5_path);
     attr_str(f, "precision", PF_REAL_NAME, h5_path);
+    attr_str(f, "blas_core", pf_blas_core(), h5_path); /* the kernels set the last bits */
     attr_i64(f, "data_dim", tr->d, h5_path);
     const long long shape[3] = {tr->H, tr->W, tr->C};
     attr_i64_vec(f, "image_shape", shape, 3, h5_path);

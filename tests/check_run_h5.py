@@ -19,7 +19,7 @@ DIAG_NAMES = ["iteration", "wall_s", "loss_d", "loss_g", "divergence",
               "lipschitz_max", "grad_norm_phi", "grad_norm_gamma",
               "seconds_per_iteration", "samples_per_second"]
 ROOT_ATTRS = ["version", "git_commit", "created", "ranks", "threads", "seed",
-              "precision", "config"]
+              "precision", "blas_core", "config"]
 
 failures = []
 
@@ -46,6 +46,8 @@ def main():
                 fail(f"root attribute '{a}' missing")
         if "precision" in f.attrs and text(f.attrs["precision"]) not in ("double", "float"):
             fail(f"precision = {f.attrs['precision']!r}")
+        if "blas_core" in f.attrs and not re.fullmatch(r"[A-Za-z0-9_]+", text(f.attrs["blas_core"])):
+            fail(f"blas_core = {f.attrs['blas_core']!r}")
         if "created" in f.attrs and not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
                                                       text(f.attrs["created"])):
             fail(f"created = {f.attrs['created']!r} is not ISO-8601 UTC")
