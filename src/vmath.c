@@ -19,11 +19,12 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
-/* The loops are also compiled for AVX2 (4 doubles / 8 floats), picked at load time when
- * the CPU has it.  Same operations in the same order, and proxflow builds with
- * -std=c11 (no FMA contraction): the AVX2 and SSE2 versions give identical bits. */
+/* The loops are also compiled for x86-64-v4 (AVX-512: 8 doubles / 16 floats) and AVX2
+ * (4 / 8), picked at load time by what the CPU has.  Same operations in the same order,
+ * and proxflow builds with -std=c11 (no FMA contraction): every version gives identical
+ * bits (tests/test_vmath.c compares the picked one with a baseline build). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(PF_NO_CLONES)
-#define PF_CLONES __attribute__((target_clones("avx2", "default")))
+#define PF_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define PF_CLONES
 #endif

@@ -6,7 +6,10 @@
  *  - tanh(+-0) = +-0 (sign kept), tanh(+-inf) = +-1, NaN -> NaN, |tanh| <= 1, odd;
  *  - the same result for an element wherever it sits in an array (vector body or tail);
  *  - d1d2: s as pf_vtanh, ds = 1 - s^2, d2s = -2 s ds, and ds, d2s against central
- *    finite differences of s and ds. */
+ *    finite differences of s and ds;
+ *  - the clone the CPU picks (x86-64-v4 / AVX2 / default, src/vmath.c) gives the same
+ *    bits as the baseline build of the same file (compiled again with PF_NO_CLONES and
+ *    renamed *_base, tests/CMakeLists.txt), on 4 M arguments. */
 #include "proxflow/vmath.h"
 #include "testutil.h"
 
@@ -15,6 +18,57 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* src/vmath.c built for the baseline ISA only (tests/CMakeLists.txt: pf_vmath_base) */
+void pf_vtanh_base(int n, const pf_real *x, pf_real *y);
+void pf_vtanh_d1_base(int n, const pf_real *z, pf_real *s, pf_real *ds);
+void pf_vtanh_d1d2_base(int n, const pf_real *z, pf_real *s, pf_real *ds, pf_real *d2s);
+
+static const char *cpu_level(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return "x86-64-v4 (AVX-512)";
+    if (__builtin_cpu_supports("avx2")) return "AVX2";
+#endif
+    return "baseline";
+}
+
+/* Every output of the three entry points, dispatched vs baseline, bit for bit. */
+static void check_clone_bits(void)
+{
+    const int n = 1 << 22;
+    pf_real *x = malloc(sizeof(pf_real) * n), *o[6];
+    for (int k = 0; k < 6; k++) o[k] = malloc(sizeof(pf_real) * n);
+    uint64_t s = 987654321;
+    for (int j = 0; j < n; j++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        const double u = (double)(s >> 11) / 9007199254740992.0;
+        if (j % 4 == 0) { /* raw bit patterns: every exponent, infinities, NaNs */
+            memcpy(&x[j], &s, sizeof(pf_real));
+        } else {
+            x[j] = (pf_real)((u - 0.5) * (j % 3 ? 6 : 50));
+        }
+    }
+    int diff = 0;
+    pf_vtanh(n, x, o[0]);
+    pf_vtanh_base(n, x, o[1]);
+    diff += memcmp(o[0], o[1], sizeof(pf_real) * n) != 0;
+    pf_vtanh_d1(n, x, o[0], o[2]);
+    pf_vtanh_d1_base(n, x, o[1], o[3]);
+    diff += memcmp(o[0], o[1], sizeof(pf_real) * n) != 0 || memcmp(o[2], o[3], sizeof(pf_real) * n) != 0;
+    pf_vtanh_d1d2(n, x, o[0], o[2], o[4]);
+    pf_vtanh_d1d2_base(n, x, o[1], o[3], o[5]);
+    diff += memcmp(o[0], o[1], sizeof(pf_real) * n) != 0 || memcmp(o[2], o[3], sizeof(pf_real) * n) != 0 ||
+            memcmp(o[4], o[5], sizeof(pf_real) * n) != 0;
+    printf("clone for this CPU (%s) vs baseline build: %s on %d arguments\n", cpu_level(),
+           diff ? "DIFFERENT bits" : "identical bits", n);
+    CHECK(diff == 0, "%d of 3 entry points give other bits than the baseline build", diff);
+    free(x);
+    for (int k = 0; k < 6; k++) free(o[k]);
+}
 
 #ifdef PF_USE_FLOAT
 #define MAX_ULP 3.0
@@ -161,6 +215,8 @@ int main(int argc, char **argv)
     }
     printf("d1d2 vs central differences: max abs error %.3g (h = %g)\n", efd, hfd);
     CHECK(efd < tol, "derivatives vs finite differences: %.3g (tolerance %g)", efd, tol);
+
+    check_clone_bits();
 
     free(x), free(a), free(b), free(ya), free(yb), free(s1), free(d1), free(d2);
     return pf_test_finish("test_vmath");
