@@ -97,6 +97,11 @@ struct pf_data {
     long *row_ids;
     pf_real *held;         /* optional held-out rows [n_held x d]   */
     long n_held;
+    /* byte sources (IDX, issue 7: 1/8 of the memory): rows and held-out rows as the
+     * file's bytes; value = lut[byte] = (pf_real)(byte / 255 * scale), the bits the
+     * conversion at load time gave.  `rows` is then NULL until pf_data_rows asks. */
+    unsigned char *rows8, *held8;
+    pf_real lut[256];
     int H, W, C;
 };
 
@@ -433,10 +438,43 @@ pf_data *pf_data_from_rows(const pf_config *c, int N, int i0, int i1,
     return pf_data_from_shard(c, N, i0, i1, M, d, shard);
 }
 
+pf_data *pf_data_from_shard_u8(const pf_config *c, int N, int i0, int i1, long M, int d,
+                               unsigned char *shard, double scale)
+{
+    pf_data *D = pf_data_from_shard(c, N, i0, i1, M, d, NULL);
+    D->rows8 = shard;
+    for (int b = 0; b < 256; b++) D->lut[b] = (pf_real)((double)b / 255.0 * scale);
+    return D;
+}
+
+void pf_data_set_heldout_u8(pf_data *D, const unsigned char *rows, long n)
+{
+    if (!D->rows8) pf_die("internal: byte held-out rows for a source not made of bytes");
+    pf_data_set_heldout(D, NULL, 0);
+    if (n <= 0) return;
+    D->held8 = pf_malloc((size_t)n * D->d);
+    memcpy(D->held8, rows, (size_t)n * D->d);
+    D->n_held = n;
+}
+
+/* Row pos of the shard (held = 0) or of the held-out rows (held = 1) into y [d]. */
+static void copy_row(const pf_data *D, int held, long pos, pf_real *y)
+{
+    const size_t d = (size_t)D->d;
+    if (D->rows8) {
+        const unsigned char *b = (held ? D->held8 : D->rows8) + pos * d;
+        for (size_t k = 0; k < d; k++) y[k] = D->lut[b[k]];
+    } else {
+        memcpy(y, (held ? D->held : D->rows) + pos * d, d * sizeof *y);
+    }
+}
+
 void pf_data_set_heldout(pf_data *D, const pf_real *rows, long n)
 {
     free(D->held);
+    free(D->held8);
     D->held = NULL;
+    D->held8 = NULL;
     D->n_held = 0;
     if (n <= 0) return;
     D->held = pf_malloc((size_t)n * D->d * sizeof *D->held);
@@ -460,13 +498,25 @@ void pf_data_close(pf_data *D)
     free(D->rows);
     free(D->row_ids);
     free(D->held);
+    free(D->rows8);
+    free(D->held8);
     free(D);
 }
 
 int pf_data_dim(const pf_data *D) { return D->d; }
 const char *pf_data_name(const pf_data *D) { return D->name; }
 long pf_data_n_rows(const pf_data *D) { return D->n_rows; }
-const pf_real *pf_data_rows(const pf_data *D) { return D->rows; }
+const pf_real *pf_data_rows(const pf_data *D)
+{
+    if (D->rows8 && !D->rows && D->n_rows > 0) {
+        /* converted once, on first request (tests and tools; training draws convert row
+         * by row) */
+        pf_data *w = (pf_data *)D;
+        w->rows = pf_malloc((size_t)D->n_rows * D->d * sizeof *w->rows);
+        for (long r = 0; r < D->n_rows; r++) copy_row(D, 0, r, w->rows + (size_t)r * D->d);
+    }
+    return D->rows;
+}
 const long *pf_data_row_ids(const pf_data *D) { return D->row_ids; }
 
 void pf_data_image_shape(const pf_data *D, int *H, int *W, int *C)
@@ -502,7 +552,7 @@ void pf_data_draw(const pf_data *D, uint64_t iteration, uint32_t purpose, int i0
             long r = (long)(pf_stream_uniform(&s) * (double)nc);
             if (r >= nc) r = nc - 1;
             long pos = r * B + (i - D->i0);
-            memcpy(Y + (size_t)(i - i0) * d, D->rows + pos * d, (size_t)d * sizeof *Y);
+            copy_row(D, 0, pos, Y + (size_t)(i - i0) * d);
         }
         return;
     }
@@ -518,12 +568,11 @@ void pf_data_heldout(const pf_data *D, int n, pf_real *Y)
 {
     const int d = D->d;
     if (D->kind == K_ROWS) {
-        const pf_real *src = D->n_held ? D->held : D->rows;
-        long ns = D->n_held ? D->n_held : D->n_rows;
+        const int held = D->n_held > 0;
+        long ns = held ? D->n_held : D->n_rows;
         if (n > 0 && ns <= 0)
             pf_die("data source '%s': no rows for held-out samples on this rank", D->name);
-        for (int k = 0; k < n; k++)
-            memcpy(Y + (size_t)k * d, src + (k % ns) * d, (size_t)d * sizeof *Y);
+        for (int k = 0; k < n; k++) copy_row(D, held, k % ns, Y + (size_t)k * d);
         return;
     }
 #pragma omp parallel for schedule(static)

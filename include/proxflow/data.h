@@ -63,13 +63,21 @@ pf_data *pf_data_from_rows(const pf_config *c, int N, int i0, int i1,
 pf_data *pf_data_from_shard(const pf_config *c, int N, int i0, int i1, long M, int d,
                             pf_real *shard);
 
+/* The same for a source of bytes (IDX files): shard [pf_shard_count x d] bytes, value
+ * = (pf_real)(byte / 255 * scale).  Held as bytes, 1/8 of the memory of doubles;
+ * draws convert row by row (same values as converting at load). */
+pf_data *pf_data_from_shard_u8(const pf_config *c, int N, int i0, int i1, long M, int d,
+                               unsigned char *shard, double scale);
+
 /* Optional held-out rows (copied) for pf_data_heldout of a row source; without them
- * pf_data_heldout returns the rank's own shard rows in order. */
+ * pf_data_heldout returns the rank's own shard rows in order.  _u8: bytes, for a source
+ * made by pf_data_from_shard_u8 (its scale). */
 void pf_data_set_heldout(pf_data *D, const pf_real *rows, long n);
+void pf_data_set_heldout_u8(pf_data *D, const unsigned char *rows, long n);
 void pf_data_set_image_shape(pf_data *D, int H, int W, int C);
 
 /* The rows this rank holds [pf_data_n_rows x d] and their global row ids (ascending);
- * NULL / 0 for synthetic sources. */
+ * NULL / 0 for synthetic sources.  (Byte sources convert them on the first call.) */
 long pf_data_n_rows(const pf_data *D);
 const pf_real *pf_data_rows(const pf_data *D);
 const long *pf_data_row_ids(const pf_data *D);
