@@ -248,6 +248,21 @@ void pf_pool_forward(const pf_layer *L, int n, int tangent, const pf_real *inp, 
     copy_pass(rows, L->pass, inp, ind, out, outd);
 }
 
+void pf_pool_forward_tangent(const pf_layer *L, int n, const pf_real *inp, pf_real *out,
+                             const int *argmax)
+{
+    const int C = L->C_in, H = L->H, W = L->W, no = C * (H / 2) * (W / 2);
+    const int ind = L->in_dim, outd = L->out_dim;
+#pragma omp parallel for schedule(static) if ((size_t)n * ind > pf_omp_min)
+    for (int i = 0; i < n; i++) {
+        const int *am = argmax + (size_t)i * no;
+        const pf_real *dx = inp + (size_t)(n + i) * ind;
+        pf_real *dz = out + (size_t)(n + i) * outd;
+        for (int o = 0; o < no; o++) dz[o] = dx[am[o]];
+    }
+    copy_pass(n, L->pass, inp + (size_t)n * ind, ind, out + (size_t)n * outd, outd);
+}
+
 // G (rows, C, H/2, W/2 | pass) -> dinp (rows, C, H, W | pass)
 void pf_pool_backward(const pf_layer *L, int n, int tangent, const int *argmax,
                       const pf_real *G, pf_real *dinp)

@@ -455,6 +455,35 @@ static void act_forward(const pf_layer *L, int n, int tangent, const pf_real *Z,
     }
 }
 
+/* The tangent rows of act_forward from the sigma' its value rows stored, and sigma''
+ * of the value rows (a value-only forward does not keep it): tanh's is -2 s sigma' from
+ * the stored s = tanh(z), the bits pf_vtanh_d1d2 gives; ReLU's is 0; others are
+ * evaluated again. */
+static void act_forward_tangent(const pf_layer *L, int n, const pf_real *Z, pf_real *A,
+                                const pf_real *D1, pf_real *D2)
+{
+    const int dim = L->in_dim, na = dim - L->pass;
+#pragma omp parallel for schedule(static) if ((size_t)n * dim > pf_omp_min)
+    for (int i = 0; i < n; i++) {
+        const pf_real *d1 = D1 + (size_t)i * dim, *dz = Z + (size_t)(n + i) * dim;
+        pf_real *da = A + (size_t)(n + i) * dim, *d2 = D2 + (size_t)i * dim;
+        for (int j = 0; j < na; j++) da[j] = d1[j] * dz[j];
+        for (int j = na; j < dim; j++) da[j] = dz[j];
+        const pf_real *a = A + (size_t)i * dim, *z = Z + (size_t)i * dim;
+        switch (L->act) {
+        case PF_ACT_TANH:
+            for (int j = 0; j < na; j++) d2[j] = -2 * a[j] * d1[j];
+            break;
+        case PF_ACT_RELU: memset(d2, 0, sizeof(pf_real) * (size_t)na); break;
+        default:
+            for (int j = 0; j < na; j++) {
+                pf_real s1, s2;
+                pf_activation(L->act, z[j], &s1, &s2, &d2[j]);
+            }
+        }
+    }
+}
+
 /* gz = ga sigma'(z) + gda sigma''(z) dz;  gdz = gda sigma'(z).  In place is fine. */
 static void act_backward(const pf_layer *L, int n, int tangent, const pf_real *Z,
                          const pf_real *D1, const pf_real *D2, const pf_real *G, pf_real *GZ)
@@ -514,6 +543,31 @@ void pf_net_forward(pf_net *net, const pf_real *params, int n, const pf_real *X,
     const pf_real *out = net->buf[net->n_layers];
     if (f) memcpy(f, out, sizeof(pf_real) * n);
     if (fdot && tangent) memcpy(fdot, out + n, sizeof(pf_real) * n);
+}
+
+void pf_net_forward_tangent(pf_net *net, const pf_real *params, const pf_real *U, pf_real *fdot)
+{
+    const int n = net->n;
+    if (net->tangent) pf_die("pf_net_forward_tangent: the net holds a tangent forward already");
+    if (n > net->cap) pf_die("pf_net_forward_tangent: %d value rows leave no room for tangents (capacity %d)", n, net->cap);
+    net->tangent = 1;
+    if (n == 0) return;
+    memcpy(net->buf[0] + (size_t)n * net->in_dim, U, sizeof(pf_real) * (size_t)n * net->in_dim);
+    for (int l = 0; l < net->n_layers; l++) {
+        const pf_layer *L = &net->layers[l];
+        pf_real *tin = net->buf[l] + (size_t)n * L->in_dim, *tout = net->buf[l + 1] + (size_t)n * L->out_dim;
+        switch (L->kind) { /* n = 0 value rows: no bias, as for tangent rows */
+        case PF_LAYER_DENSE: dense_forward(L, params, 0, n, tin, tout, &net->flops); break;
+        case PF_LAYER_ACT:
+            act_forward_tangent(L, n, net->buf[l], net->buf[l + 1], net->d1[l], net->d2[l]);
+            break;
+        case PF_LAYER_CONV: pf_conv_forward(L, params, 0, n, tin, tout, &net->flops); break;
+        case PF_LAYER_POOL:
+            pf_pool_forward_tangent(L, n, net->buf[l], net->buf[l + 1], pool_argmax(net, l));
+            break;
+        }
+    }
+    if (fdot) memcpy(fdot, net->buf[net->n_layers] + n, sizeof(pf_real) * n);
 }
 
 /* 1 if every activation is ReLU: sigma'' = 0 exactly, the network is piecewise linear. */

@@ -373,6 +373,11 @@ pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
             for (int j = 0; j < d; j++)
                 tr->U[(size_t)i * d + j] = (pf_real)(active ? 2 * mu / N * tr->G1[(size_t)i * d + j] : 0);
         }
+        /* d/dpsi of sum_i grad gamma(xhat_i) . u_i, u held fixed (SPEC §1.9 item 3), now
+         * while gamma still holds xhat's value forward: only the tangent rows are new
+         * (issue 7: one forward GEMM of n rows fewer than forwarding xhat again) */
+        pf_net_forward_tangent(g, P->p, tr->U, NULL);
+        pf_net_backward(g, P->p, NULL, g->ones, P->g, NULL);
     }
 
     /* gamma on [x^{Nt}; y] in one pass */
@@ -405,11 +410,6 @@ pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
     for (int i = 0; i < n; i++) tr->w[i] = (pf_real)(-1 / N);
     pf_net_backward(g, P->p, tr->w, NULL, P->g, NULL);
     if (tr->nu_index != SIZE_MAX && pf_rank() == 0) P->g[tr->nu_index] += (pf_real)dnu;
-    if (penalty) {
-        /* d/dpsi of sum_i grad gamma(xhat_i) . u_i, u held fixed (SPEC §1.9 item 3) */
-        pf_net_forward(g, P->p, n, tr->XH, tr->U, NULL, NULL);
-        pf_net_backward(g, P->p, NULL, g->ones, P->g, NULL);
-    }
     if (c->f == PF_F_KL) {
         /* DV is invariant under gamma -> gamma + const, so the output bias has an
          * identically zero gradient.  Its computed value is roundoff whose sign
@@ -476,7 +476,10 @@ pf_status pf_potential_loss_grad(pf_trainer *tr)
                 tr->U[(size_t)i * d1 + j] = ca * tr->A[(size_t)i * d + j] + ck * Gk[(size_t)i * d1 + j];
             tr->U[(size_t)i * d1 + d] = 0; /* t is not a state variable */
         }
-        pf_net_forward(phi, P->p, n, tr->XI, tr->U, NULL, NULL);
+        if (k == nt - 1) /* phi still holds the simulation's value forward of (x^k, t_k) */
+            pf_net_forward_tangent(phi, P->p, tr->U, NULL);
+        else
+            pf_net_forward(phi, P->p, n, tr->XI, tr->U, NULL, NULL);
         pf_net_backward(phi, P->p, NULL, phi->ones, P->g, tr->gX);
         for (int i = 0; i < n; i++)
             for (int j = 0; j < d; j++) tr->A[(size_t)i * d + j] += tr->gX[(size_t)i * d1 + j];

@@ -189,6 +189,25 @@ static double check_fd(pf_net *net, const char *label)
     double e4 = fd_err(label, "d/dx S", gX, gXfd, gXfd2, nx);
     CHECK(e4 <= PF_FD_TOL, "%s: d/dx (w f + c grad f.u) rel err %.3e", label, e4);
 
+    /* 3b. the same through pf_net_forward_tangent on the value forward of
+     * pf_net_value_grad (conv tangents without bias, pool tangents from the stored
+     * argmax): the same FD, and the full tangent path to roundoff */
+    {
+        pf_real *grad2 = calloc(np, sizeof(pf_real)), *gX2 = malloc(sizeof(pf_real) * nx);
+        pf_real fdot2[NR];
+        pf_net_value_grad(net, p, NR, X, NULL, gX2);
+        pf_net_forward_tangent(net, p, U, fdot2);
+        pf_net_backward(net, p, w, c, grad2, gX2);
+        double same = 0;
+        for (int i = 0; i < NR; i++) same = fmax(same, pf_relerr(fdot2[i], fdot[i], 1e-8));
+        for (size_t k = 0; k < np; k++) same = fmax(same, pf_relerr(grad2[k], grad[k], 1e-6));
+        for (size_t k = 0; k < nx; k++) same = fmax(same, pf_relerr(gX2[k], gX[k], 1e-6));
+        CHECK(same <= PF_ROUNDOFF(1e-12), "%s: pf_net_forward_tangent path != full tangent forward (%.3e)", label, same);
+        double e3b = fd_err(label, "d/dtheta S (tangent reuse)", grad2, gfd, gfd2, np);
+        CHECK(e3b <= PF_FD_TOL, "%s: after pf_net_forward_tangent: d/dtheta rel err %.3e", label, e3b);
+        free(grad2), free(gX2);
+    }
+
     /* the pure second-order primitive (w = 0) */
     memset(grad, 0, sizeof(pf_real) * np);
     pf_net_forward(net, p, NR, X, U, NULL, NULL);

@@ -159,6 +159,22 @@ static void check_net(pf_act act, int time_input)
     double e4 = vec_relerr(gX, gXfd, NR * din);
     CHECK(e4 <= PF_FD_TOL, "%s t=%d: d/dx (w f + c grad f.u) rel err %.3e", an, time_input, e4);
 
+    /* 3b. the same through pf_net_forward_tangent on a held value forward (as the trainer
+     * uses it after pf_net_value_grad): against the FD of 3 and the full tangent path */
+    pf_real *grad2 = calloc(np, sizeof(pf_real)), gX2[NR * 8], fdot2[NR];
+    pf_net_value_grad(&net, p, NR, X, NULL, gX2);
+    pf_net_forward_tangent(&net, p, U, fdot2);
+    pf_net_backward(&net, p, w, c, grad2, gX2);
+    double e3b = vec_relerr(grad2, gfd, np), e4b = vec_relerr(gX2, gXfd, NR * din), same = 0;
+    for (int i = 0; i < NR; i++) same = fmax(same, pf_relerr(fdot2[i], fdot[i], 1e-8));
+    for (size_t k = 0; k < np; k++) same = fmax(same, pf_relerr(grad2[k], grad[k], 1e-6));
+    free(grad2);
+    worst_round = fmax(worst_round, same);
+    CHECK(e3b <= PF_FD_TOL && e4b <= PF_FD_TOL,
+          "%s t=%d: after pf_net_forward_tangent: d/dtheta rel err %.3e, d/dx %.3e", an,
+          time_input, e3b, e4b);
+    CHECK(same <= PF_ROUNDOFF(1e-12), "%s: pf_net_forward_tangent path != full tangent forward (%.3e)", an, same);
+
     /* the pure second-order primitive (w = 0, c given) */
     memset(grad, 0, sizeof(pf_real) * np);
     pf_real zero[NR] = {0};

@@ -46,6 +46,10 @@ void pf_conv_backward(const pf_layer *L, const pf_real *params, int n, int rows,
  * (if tangent) take the tangent of that element. */
 void pf_pool_forward(const pf_layer *L, int n, int tangent, const pf_real *inp, pf_real *out,
                      int *argmax);
+/* The tangent rows [n, 2n) of pf_pool_forward only, from the argmax its value rows
+ * stored (pf_net_forward_tangent). */
+void pf_pool_forward_tangent(const pf_layer *L, int n, const pf_real *inp, pf_real *out,
+                             const int *argmax);
 /* dinp (rows, in_dim) = both adjoints routed to the selected elements (zero elsewhere). */
 void pf_pool_backward(const pf_layer *L, int n, int tangent, const int *argmax,
                       const pf_real *G, pf_real *dinp);

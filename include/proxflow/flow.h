@@ -8,7 +8,9 @@
  * for n rows X0 [n x d] -> XT [n x d].
  * traj  (optional) [(nt+1) x n x d]: every x^k.
  * grads (optional) [nt x n x (d+1)]: grad_{(x,t)} phi(x^k, t_k) (space and time parts).
- * work: [2 x n x (d+1)] scratch. */
+ * work: [2 x n x (d+1)] scratch.
+ * On return phi holds the value forward of the last step, (x^{nt-1}, t_{nt-1}) (with
+ * nt >= 1): the potential step's reverse sweep starts from it (pf_net_forward_tangent). */
 void pf_flow_simulate(pf_net *phi, const pf_real *theta, int n, int d, int nt, double h,
                       double lambda, const pf_real *X0, pf_real *XT, pf_real *traj,
                       pf_real *grads, pf_real *work);

@@ -77,6 +77,15 @@ void pf_net_init_params(const pf_net *net, pf_real *params, uint64_t seed, uint3
 void pf_net_forward(pf_net *net, const pf_real *params, int n, const pf_real *X,
                     const pf_real *U, pf_real *f, pf_real *fdot);
 
+/* The tangent half of a forward, for the value forward the net holds (issue 7): after
+ * pf_net_forward(net, params, n, X, NULL, ...) or pf_net_value_grad(net, params, n, X,
+ * ...) with the same params and nothing else run on net since (a backward is fine), this
+ * is pf_net_forward(net, params, n, X, U, f, fdot) without computing the values again:
+ * one forward GEMM of n rows and every activation evaluation fewer.  Values come from
+ * n-row GEMMs instead of 2n-row ones, so results may differ in the last bits.  Writes
+ * fdot [n] (may be NULL); pf_net_backward may follow with tangent adjoints. */
+void pf_net_forward_tangent(pf_net *net, const pf_real *params, const pf_real *U, pf_real *fdot);
+
 /* Backward through the last forward.  w [n]: adjoints of f (NULL = 0); c [n]: adjoints
  * of fdot (NULL = 0, needs a forward with tangents otherwise).  Accumulates parameter
  * gradients into grad (NULL: skip) and writes dS/dX into gX [n x in_dim] (NULL: skip).*/
