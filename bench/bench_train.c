@@ -122,8 +122,9 @@ int main(int argc, char **argv)
     /* peak memory of the training (before the GEMM peer allocates its matrices) */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double rss = ru.ru_maxrss / 1024.0, rss_max; /* MiB (Linux reports KiB) */
+    double rss = ru.ru_maxrss / 1024.0, rss_max, rss_sum; /* MiB (Linux reports KiB) */
     MPI_Allreduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, pf_comm());
+    MPI_Allreduce(&rss, &rss_sum, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
     /* GEMM peer: the shapes of the local batch (n rows) for both networks, weighted by
      * their flops in this run */
     double r1[3], r2[3];
@@ -155,11 +156,11 @@ int main(int argc, char **argv)
     pf_log("  kernels / GEMM rate    %.2f\n", kern / peer_all);
     pf_log("  GEMM peer per layer    phi: dense %.2f conv %.2f, gamma: dense %.2f conv %.2f GFLOP/s "
            "(one rank)\n", d1, c1, d2, c2);
-    pf_log("  peak RSS               %.1f MiB (largest rank)\n", rss_max);
+    pf_log("  peak RSS               %.1f MiB (largest rank), %.1f MiB (all ranks)\n", rss_max, rss_sum);
     pf_log("BENCH ranks=%d threads=%d s_per_it=%.6f sim=%.6f disc=%.6f pot=%.6f reduce=%.6f "
-           "samples_per_s=%.1f gflops=%.3f gemm_gflops=%.3f ratio=%.3f maxrss_mib=%.1f blas_core=%s\n",
+           "samples_per_s=%.1f gflops=%.3f gemm_gflops=%.3f ratio=%.3f maxrss_mib=%.1f maxrss_sum_mib=%.1f blas_core=%s\n",
            P, threads, spi, mx[1] / iters, mx[2] / iters, mx[3] / iters, mx[4] / iters,
-           cfg.batch / spi, kern, peer_all, kern / peer_all, rss_max, pf_blas_core());
+           cfg.batch / spi, kern, peer_all, kern / peer_all, rss_max, rss_sum, pf_blas_core());
     pf_trainer_free(&tr);
     free(sets);
     MPI_Finalize();

@@ -2,8 +2,8 @@
 """proxflow against the PyTorch reference (bench/reference_torch.py) on the same configs,
 same precision, same thread count, in one run; prints a table of ratios.
 
-    bench/compare_torch.py [--bench build/proxflow_bench] [--threads T]
-                           [CONFIG[:ITERATIONS[:WARMUP]] ...]
+    bench/compare_torch.py [--bench build/proxflow_bench] [--threads T] [--ranks R]
+                           [--blas-core NAME|native] [CONFIG[:ITERATIONS[:WARMUP]] ...]
 
 Without configs: configs/bench_2d.ini, configs/bench_mlp512.ini, configs/mnist_w1w2.ini
 with a few timed iterations each (a few minutes in all on 2 cores).  Run it from the
@@ -17,6 +17,16 @@ OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = T.  Time per iteration and samples per 
 come from each program's own timer around the N timed iterations (with T > 1 torch runs
 twice, with T BLAS threads and with 1, and the faster counts); peak memory is the
 child's maximum resident set size as the kernel reports it (os.wait4).
+
+--ranks R (R divides T): proxflow runs as R MPI ranks x T/R threads (`mpirun -n R
+--bind-to none`), the way it uses several cores for small networks; torch still gets T
+threads.  Its peak memory is then the sum over the ranks (proxflow_bench's maxrss_sum_mib),
+compared with torch's one process.
+
+--blas-core: both children run with OPENBLAS_CORETYPE=NAME (e.g. Haswell, SkylakeX), or
+without it (native: OpenBLAS's own CPU detection); by default the environment's setting is
+kept (this project's machines set OPENBLAS_CORETYPE=Haswell).  The kernel set both used is
+printed.
 
 Allocator: both children run with GLIBC_TUNABLES raising glibc's mmap and trim thresholds
 (--plain-malloc: glibc's defaults).  proxflow allocates its buffers once; PyTorch allocates
@@ -63,20 +73,39 @@ def main():
     ap.add_argument("configs", nargs="*", default=DEFAULT, metavar="CONFIG[:ITERATIONS[:WARMUP]]")
     ap.add_argument("--bench", default="build/proxflow_bench", help="proxflow_bench binary")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--ranks", type=int, default=1, help="proxflow's MPI ranks (T/R threads each)")
+    ap.add_argument("--blas-core", default=None, help="OPENBLAS_CORETYPE for both, or 'native'")
     ap.add_argument("--plain-malloc", action="store_true", help="glibc's default malloc thresholds")
     args = ap.parse_args()
+    if args.ranks < 1 or args.threads % args.ranks:
+        sys.exit("compare_torch: --ranks must divide --threads")
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads),
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     if not args.plain_malloc:
         env["GLIBC_TUNABLES"] = MALLOC_TUNED
+    if args.blas_core == "native":
+        env.pop("OPENBLAS_CORETYPE", None)
+    elif args.blas_core:
+        env["OPENBLAS_CORETYPE"] = args.blas_core
+    blas = env.get("OPENBLAS_CORETYPE", "CPU detection")
+    tpr = args.threads // args.ranks
+    pf_env = dict(env, OMP_NUM_THREADS=str(tpr), OPENBLAS_NUM_THREADS=str(tpr))
+    launch = []
+    if args.ranks > 1:
+        launch = ["mpirun", "-n", str(args.ranks), "--bind-to", "none"]
+        for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GLIBC_TUNABLES", "OPENBLAS_CORETYPE"):
+            if k in pf_env:
+                launch += ["-x", k]
     rows = []
     print(f"load average before: {open('/proc/loadavg').read().split()[:3]}", flush=True)
     for spec in args.configs:
         parts = spec.split(":")
         cfg, iters = parts[0], parts[1] if len(parts) > 1 else "3"
         warm = parts[2] if len(parts) > 2 else "1"
-        out, pf_rss = run_measured([args.bench, cfg, "--iterations", iters, "--warmup", warm], env)
+        out, pf_rss = run_measured(launch + [args.bench, cfg, "--iterations", iters, "--warmup", warm], pf_env)
         pf = fields(out, "BENCH")
+        if args.ranks > 1:  # wait4 of mpirun sees one process; the bench sums its ranks
+            pf_rss = float(pf["maxrss_sum_mib"]) * 1024
         # the roofline of the same run: proxflow's network kernels vs cblas GEMM on the same shapes
         for line in out.splitlines():
             if re.match(r"\s+(network GEMM|cblas GEMM|kernels / GEMM|GEMM peer)", line):
@@ -108,9 +137,11 @@ def main():
         print(f"{name}: proxflow {float(pf['s_per_it']):.4f} s/it, torch {float(th['s_per_it']):.4f} "
               f"s/it (ratio {r:.3f}); peak RSS {pf_rss / 1024:.0f} / {th_rss / 1024:.0f} MiB", flush=True)
     print(f"load average after: {open('/proc/loadavg').read().split()[:3]}")
-    print(f"\n{args.threads} thread(s) each; proxflow {args.bench} (1 rank, singleton), torch "
-          f"reference_torch.py; malloc {'glibc defaults' if args.plain_malloc else MALLOC_TUNED}; "
-          "ratios are proxflow / torch\n")
+    how = ("1 rank, singleton" if args.ranks == 1 else
+           f"{args.ranks} ranks x {tpr} thread(s), mpirun; memory summed over ranks")
+    print(f"\n{args.threads} thread(s) each; proxflow {args.bench} ({how}; OpenBLAS kernels "
+          f"{pf.get('blas_core', '?')}), torch reference_torch.py; OPENBLAS_CORETYPE {blas}; malloc "
+          f"{'glibc defaults' if args.plain_malloc else MALLOC_TUNED}; ratios are proxflow / torch\n")
     print("| config | precision | timed its | proxflow s/it | torch s/it | time ratio | target "
           "| proxflow samples/s | torch samples/s | proxflow peak RSS MiB | torch peak RSS MiB "
           "| memory ratio |")

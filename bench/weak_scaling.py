@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""Weak scaling of proxflow: R ranks x 1 thread against 1 rank x 1 thread at the same
+rows per rank (global batch R x the config's batch), measured in pairs.
+
+    bench/weak_scaling.py [--bench build/proxflow_bench] [--ranks R] [--pairs K]
+                          CONFIG[:ITERATIONS[:WARMUP]] ...
+
+Two ranks on a 2-core machine see whatever else runs there, and a short run's figure
+moves by 10-20 %.  So the script alternates the two launches K times (1, R, 1, R, ...),
+each pair back to back, and reports per pair the efficiency t(1 rank) / t(R ranks) and
+the all-reduce share of the R-rank iteration (MPI_Allreduce including the wait for the
+slower rank), then the median over the pairs, which one disturbed pair does not move.
+The issue 7 targets: efficiency >= 0.90, all-reduce <= 5 %.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+
+def bench(cmd, env):
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        sys.exit(f"weak_scaling: {' '.join(cmd)} failed (exit {p.returncode}):\n{p.stdout}")
+    m = re.search(r"^BENCH (.*)$", p.stdout, re.M)
+    if not m:
+        sys.exit(f"weak_scaling: no BENCH line in:\n{p.stdout}")
+    return dict(kv.split("=", 1) for kv in m.group(1).split())
+
+
+def config_batch(path):
+    sec = None
+    for line in open(path):
+        line = line.split("#")[0].split(";")[0].strip()
+        if line.startswith("["):
+            sec = line.strip("[]").strip()
+        elif sec == "train" and "=" in line and line.split("=")[0].strip() == "batch":
+            return int(line.split("=")[1])
+    return 256  # proxflow's default [train] batch
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("configs", nargs="+", metavar="CONFIG[:ITERATIONS[:WARMUP]]")
+    ap.add_argument("--bench", default="build/proxflow_bench")
+    ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--pairs", type=int, default=5)
+    args = ap.parse_args()
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    R = args.ranks
+    summary = []
+    for spec in args.configs:
+        parts = spec.split(":")
+        cfg = parts[0]
+        iters = parts[1] if len(parts) > 1 else "10"
+        warm = parts[2] if len(parts) > 2 else "2"
+        b = config_batch(cfg)
+        one = [args.bench, cfg, "--iterations", iters, "--warmup", warm]
+        many = ["mpirun", "-n", str(R), "--bind-to", "none", "-x", "OMP_NUM_THREADS", "-x",
+                "OPENBLAS_NUM_THREADS"] + one + ["--set", f"train.batch={R * b}"]
+        effs, shares = [], []
+        name = os.path.splitext(os.path.basename(cfg))[0]
+        for k in range(args.pairs):
+            a = bench(one, env)
+            m = bench(many, env)
+            t1, tR = float(a["s_per_it"]), float(m["s_per_it"])
+            eff, share = t1 / tR, float(m["reduce"]) / tR
+            effs.append(eff)
+            shares.append(share)
+            print(f"{name} pair {k + 1}: 1 x 1 {t1:.4f} s/it, {R} x 1 {tR:.4f} s/it: efficiency "
+                  f"{eff:.3f}, all-reduce {100 * share:.1f} %", flush=True)
+        summary.append((name, b, iters, effs, shares))
+    print(f"\n{R} ranks x 1 thread vs 1 x 1 at the same rows per rank; median over the pairs\n")
+    print("| config | rows per rank | timed its | pairs | efficiency (each pair) | median "
+          "| all-reduce median | target |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, b, iters, effs, shares in summary:
+        me, ms = statistics.median(effs), statistics.median(shares)
+        ok = "met" if me >= 0.9 and ms <= 0.05 else "NOT met"
+        print(f"| {name} | {b} | {iters} | {len(effs)} | {', '.join(f'{e:.2f}' for e in effs)} "
+              f"| {me:.3f} | {100 * ms:.1f} % | eff >= 0.90, all-reduce <= 5 %: {ok} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
