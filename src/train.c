@@ -10,6 +10,7 @@
 #include <float.h>
 #include <math.h>
 #include <mpi.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,9 +200,29 @@ static void alloc_disc_sim(pf_trainer *tr)
     while (g > 1 && pf_net_workspace_bytes(&tr->phi, (g * n + 1) / 2) > budget) g--;
     if (g < 2 || n < 1) return;
     tr->sim_group = g;
-    pf_net_reserve(&tr->phi, (g * n + 1) / 2);
     tr->XTd = pf_malloc(sizeof(pf_real) * (size_t)nd * n * d);
     tr->work_d = pf_malloc(sizeof(pf_real) * 2 * (size_t)g * n * (d + 1));
+    /* Row-parallel groups (issue 7): OpenBLAS does not thread the GEMMs of small layers
+     * (64 wide: 2 threads ran as fast as 1), but the rows of a simulation are
+     * independent.  T chunks of at least SIM_MIN_ROWS rows, one per thread, each through
+     * its own workspace of phi; together they hold what one group's workspace held. */
+    enum { SIM_MIN_ROWS = 64 };
+    int T = 1;
+#ifdef PF_BLAS_OPENMP
+    T = omp_get_max_threads();
+    if (T > g * n / SIM_MIN_ROWS) T = g * n / SIM_MIN_ROWS;
+    if (T < 1) T = 1;
+#endif
+    const int chunk = (g * n + T - 1) / T;
+    pf_net_reserve(&tr->phi, (chunk + 1) / 2);
+    tr->sim_threads = T;
+    if (T > 1) {
+        tr->sim_nets = pf_calloc((size_t)T - 1, sizeof *tr->sim_nets);
+        for (int t = 0; t < T - 1; t++) {
+            pf_net_init_from_config(&tr->sim_nets[t], &tr->cfg.potential, d, tr->H, tr->W, tr->C, 1);
+            pf_net_reserve(&tr->sim_nets[t], (chunk + 1) / 2);
+        }
+    }
 }
 
 void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
@@ -247,6 +268,7 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
     pf_net_init_params(&tr->gamma, tr->psi.p, cfg->seed, PF_RNG_INIT_GAMMA);
     alloc_scratch(tr);
     alloc_disc_sim(tr);
+    tr->steps_serial = pf_config_small_mlps(cfg);
 
     if (cfg->f == PF_F_REVERSE_KL) {
         /* f*(s) = -1 - log(-s) needs s = gamma(y) - nu < 0: start nu above every gamma of
@@ -266,6 +288,8 @@ void pf_trainer_free(pf_trainer *tr)
                        tr->work, tr->G1, tr->XI, tr->U, tr->gX, tr->A, tr->w, tr->fv,
                        tr->XTd, tr->work_d};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) free(bufs[k]);
+    for (int t = 0; t + 1 < tr->sim_threads; t++) pf_net_free(&tr->sim_nets[t]);
+    free(tr->sim_nets);
     pf_net_free(&tr->phi);
     pf_net_free(&tr->gamma);
     pf_params_free(&tr->theta);
@@ -422,11 +446,23 @@ pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
     return status_ok();
 }
 
+/* proxflow_bench's split of the all-reduce time (split_wait): the barrier's time is the
+ * wait for the slowest rank, what remains is the reduction itself. */
+static void wait_for_ranks(pf_trainer *tr, double *t0)
+{
+    if (!tr->split_wait || pf_nranks() == 1) return;
+    MPI_Barrier(pf_comm());
+    const double t = pf_now();
+    tr->t_wait += t - *t0;
+    *t0 = t;
+}
+
 pf_status pf_disc_step(pf_trainer *tr, int k)
 {
     pf_status s = pf_disc_loss_grad(tr, k);
     if (s.bad) return s;
     double t0 = pf_now();
+    wait_for_ranks(tr, &t0);
     pf_params_allreduce_grad(&tr->psi);
     double t1 = pf_now();
     tr->t_reduce += t1 - t0;
@@ -528,6 +564,7 @@ pf_status pf_potential_step(pf_trainer *tr)
     pf_status s = pf_potential_loss_grad(tr);
     if (s.bad) return s;
     double t0 = pf_now();
+    wait_for_ranks(tr, &t0);
     pf_params_allreduce_grad(&tr->theta);
     double t1 = pf_now();
     tr->t_reduce += t1 - t0;
@@ -559,25 +596,56 @@ static void simulate_disc_batches(pf_trainer *tr)
         for (int k = k0; k < k0 + m; k++)
             ref_draw(tr, tr->pool, it, PF_PURPOSE(PF_RNG_REFERENCE, k), tr->i0, tr->i1,
                      tr->XTd + (size_t)k * n * d);
-        pf_flow_simulate(&tr->phi, tr->theta.p, m * n, d, c->steps, tr->h, c->lambda, X, X,
-                         NULL, NULL, tr->work_d);
+        const int rows = m * n;
+        int T = tr->sim_threads;
+        if (T > omp_get_max_threads()) T = omp_get_max_threads(); /* threads lowered since */
+        if (T <= 1) {
+            pf_flow_simulate(&tr->phi, tr->theta.p, rows, d, c->steps, tr->h, c->lambda, X, X,
+                             NULL, NULL, tr->work_d);
+            continue;
+        }
+        /* chunk t of the rows on thread t, with its own workspace; BLAS and the
+         * element-wise loops inside run single-threaded (nested regions) */
+#pragma omp parallel num_threads(T)
+        {
+            const int t = omp_get_thread_num();
+            int r0, r1;
+            pf_block(rows, t, T, &r0, &r1);
+            pf_net *net = t == 0 ? &tr->phi : &tr->sim_nets[t - 1];
+            pf_flow_simulate(net, tr->theta.p, r1 - r0, d, c->steps, tr->h, c->lambda,
+                             X + (size_t)r0 * d, X + (size_t)r0 * d, NULL, NULL,
+                             tr->work_d + 2 * (size_t)r0 * (d + 1));
+        }
+        for (int t = 0; t + 1 < T; t++) { /* their flops count as phi's */
+            tr->phi.flops += tr->sim_nets[t].flops;
+            tr->sim_nets[t].flops = 0;
+        }
     }
     tr->xtd_ready = 1;
     tr->t_sim += pf_now() - t0;
 }
 
+static pf_status steps(pf_trainer *tr)
+{
+    for (int k = 0; k < tr->cfg.n_disc; k++) {
+        pf_status s = pf_disc_step(tr, k);
+        if (s.bad) return s;
+    }
+    tr->xtd_ready = 0;
+    return pf_potential_step(tr);
+}
+
 pf_status pf_train_iteration(pf_trainer *tr)
 {
     if (tr->XTd) simulate_disc_batches(tr);
-    for (int k = 0; k < tr->cfg.n_disc; k++) {
-        pf_status s = pf_disc_step(tr, k);
-        if (s.bad) {
-            tr->xtd_ready = 0;
-            return s;
-        }
-    }
+    /* Small MLPs: OpenBLAS threads every GEMM of the steps (OpenMP build: BLAS threads =
+     * OpenMP threads) and loses: 2 threads made bench_2d's steps 1.5x slower than 1.
+     * So the steps run on one thread; the threads went to the simulation above. */
+    const int T = omp_get_max_threads(), serial = tr->steps_serial && T > 1;
+    if (serial) omp_set_num_threads(1);
+    pf_status s = steps(tr);
+    if (serial) omp_set_num_threads(T);
     tr->xtd_ready = 0;
-    pf_status s = pf_potential_step(tr);
     if (s.bad) return s;
     tr->iteration++;
     return s;

@@ -35,8 +35,11 @@ typedef struct {
     double last_loss_d, last_loss_g, last_penalty;
     double pot_partial[2];      /* this rank's sums of gamma(x^T) and |grad phi|^2 */
     /* seconds spent, accumulated (bench/): simulating trajectories, the rest of the
-     * discriminator and potential steps, and the gradient all-reduces */
-    double t_sim, t_disc, t_pot, t_reduce;
+     * discriminator and potential steps, and the gradient all-reduces; with split_wait
+     * (proxflow_bench sets it) a barrier before each all-reduce takes the wait for the
+     * slower rank out of t_reduce into t_wait */
+    double t_sim, t_disc, t_pot, t_reduce, t_wait;
+    int split_wait;
     double time_accum;          /* seconds of training since the last log         */
     long iters_accum;
     double t_start;
@@ -50,6 +53,13 @@ typedef struct {
      * pf_train_iteration's discriminator steps use them (else each step simulates) */
     pf_real *XTd, *work_d;
     int sim_group, xtd_ready;
+    /* With T > 1 OpenMP threads the rows of each group are split among the threads, each
+     * with its own workspace of phi: sim_nets [sim_threads - 1] (thread 0 uses phi). */
+    pf_net *sim_nets;
+    int sim_threads;
+    /* Small MLPs (pf_config_small_mlps): the discriminator and potential steps run on one
+     * thread, their GEMMs too small for BLAS threads; the threads serve the simulation. */
+    int steps_serial;
 } pf_trainer;
 
 /* Set up (networks, data, initial parameters) from a validated config. */
