@@ -22,6 +22,31 @@
 #include <string.h>
 #include <sys/resource.h>
 
+/* Seconds of one C = op(A) op(B) (m x n x k), repeated for at least 50 ms.  Inputs stay
+ * fixed (outputs go to separate buffers): no growth, no denormals. */
+static double gemm_seconds(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k)
+{
+    const size_t sa = (size_t)m * k, sb = (size_t)k * n, sc = (size_t)m * n;
+    pf_real *A = malloc(sizeof(pf_real) * sa), *B = malloc(sizeof(pf_real) * sb);
+    pf_real *C = calloc(sc, sizeof(pf_real));
+    for (size_t q = 0; q < sa; q++) A[q] = (pf_real)(q % 7) * (pf_real)0.1;
+    for (size_t q = 0; q < sb; q++) B[q] = (pf_real)(q % 5) * (pf_real)0.1;
+    const int lda = ta == CblasNoTrans ? k : m, ldb = tb == CblasNoTrans ? n : k;
+    /* one call untimed: first-touch page faults of C and of BLAS's buffers */
+    PF_GEMM(CblasRowMajor, ta, tb, m, n, k, 1, A, lda, B, ldb, 0, C, n);
+    int reps = 0;
+    double t0 = pf_now(), t;
+    do {
+        PF_GEMM(CblasRowMajor, ta, tb, m, n, k, 1, A, lda, B, ldb, 0, C, n);
+        reps++;
+        t = pf_now() - t0;
+    } while (t < 0.05);
+    free(A);
+    free(B);
+    free(C);
+    return t / reps;
+}
+
 /* GFLOP/s of the three GEMMs of one layer, repeated for at least 50 ms:
  * dense (rows = local batch): forward A W^T, input gradient G W, weight gradient G^T A;
  * conv (one sample per call, as conv.c does): forward W col (Co x HW x K), input gradient
@@ -44,24 +69,8 @@ static double layer_rate(const pf_layer *L, int rows)
     }
     double flops = 0, secs = 0;
     for (int f = 0; f < 3; f++) {
-        const size_t sa = (size_t)m[f] * k[f], sb = (size_t)k[f] * n[f], sc = (size_t)m[f] * n[f];
-        pf_real *A = malloc(sizeof(pf_real) * sa), *B = malloc(sizeof(pf_real) * sb);
-        pf_real *C = calloc(sc, sizeof(pf_real));
-        for (size_t q = 0; q < sa; q++) A[q] = (pf_real)(q % 7) * (pf_real)0.1;
-        for (size_t q = 0; q < sb; q++) B[q] = (pf_real)(q % 5) * (pf_real)0.1;
-        const int lda = ta[f] == CblasNoTrans ? k[f] : m[f], ldb = tb[f] == CblasNoTrans ? n[f] : k[f];
-        int reps = 0;
-        double t0 = pf_now(), t;
-        do {
-            PF_GEMM(CblasRowMajor, ta[f], tb[f], m[f], n[f], k[f], 1, A, lda, B, ldb, 0, C, n[f]);
-            reps++;
-            t = pf_now() - t0;
-        } while (t < 0.05);
         flops += 2.0 * m[f] * n[f] * k[f];
-        secs += t / reps;
-        free(A);
-        free(B);
-        free(C);
+        secs += gemm_seconds(ta[f], tb[f], m[f], n[f], k[f]);
     }
     return flops / secs / 1e9;
 }
@@ -104,8 +113,9 @@ int main(int argc, char **argv)
     const int threads = pf_cli_setup_threads(&cfg);
     pf_trainer tr;
     pf_trainer_init(&tr, &cfg);
+    tr.split_wait = 1;
     for (int k = 0; k < warm; k++) pf_train_iteration(&tr);
-    tr.t_sim = tr.t_disc = tr.t_pot = tr.t_reduce = 0;
+    tr.t_sim = tr.t_disc = tr.t_pot = tr.t_reduce = tr.t_wait = 0;
     tr.phi.flops = tr.gamma.flops = 0;
     MPI_Barrier(pf_comm());
     double t0 = pf_now();
@@ -115,10 +125,11 @@ int main(int argc, char **argv)
     }
     double total = pf_now() - t0;
     /* per-rank figures; report the maximum over ranks (the slowest rank sets the pace) */
-    double loc[6] = {total, tr.t_sim, tr.t_disc, tr.t_pot, tr.t_reduce, tr.phi.flops + tr.gamma.flops};
-    double mx[6], sum[6];
-    MPI_Allreduce(loc, mx, 6, MPI_DOUBLE, MPI_MAX, pf_comm());
-    MPI_Allreduce(loc, sum, 6, MPI_DOUBLE, MPI_SUM, pf_comm());
+    double loc[7] = {total, tr.t_sim, tr.t_disc, tr.t_pot, tr.t_reduce, tr.phi.flops + tr.gamma.flops,
+                     tr.t_wait};
+    double mx[7], sum[7];
+    MPI_Allreduce(loc, mx, 7, MPI_DOUBLE, MPI_MAX, pf_comm());
+    MPI_Allreduce(loc, sum, 7, MPI_DOUBLE, MPI_SUM, pf_comm());
     /* peak memory of the training (before the GEMM peer allocates its matrices) */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -138,29 +149,43 @@ int main(int argc, char **argv)
     const int P = pf_nranks();
     const double spi = mx[0] / iters;
     const double kern = sum[5] / (sum[1] + sum[2] + sum[3]) / 1e9 * P; /* all ranks */
+    /* The machine's GEMM peak as this run may use it: a square 1024^3 GEMM on every rank at
+     * once, with the run's threads.  The iteration's GEMM flops at that rate are a floor no
+     * implementation of the same arithmetic goes below (issue 7). */
+    MPI_Barrier(pf_comm());
+    double peak = 2.0 * 1024 * 1024 * 1024 / gemm_seconds(CblasNoTrans, CblasNoTrans, 1024, 1024, 1024) / 1e9, peak_all;
+    MPI_Allreduce(&peak, &peak_all, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
+    const double floor_s = sum[5] / iters / 1e9 / peak_all;
     pf_log("config %s: d=%d batch=%d steps=%d n_disc=%d widths phi %d params gamma %d params, "
-           "%s, %d rank(s) x %d thread(s); discriminator batches simulated %d at a time; "
+           "%s, %d rank(s) x %d thread(s); discriminator batches simulated %d at a time on %d thread(s); "
            "OpenBLAS %s kernels by %s\n",
            cfgpath, tr.d, cfg.batch, cfg.steps, cfg.n_disc, (int)tr.theta.n, (int)tr.psi.n,
-           PF_REAL_NAME, P, threads, tr.sim_group > 1 ? tr.sim_group : 1, pf_blas_core(),
+           PF_REAL_NAME, P, threads, tr.sim_group > 1 ? tr.sim_group : 1, tr.sim_threads > 1 ? tr.sim_threads : 1, pf_blas_core(),
            pf_blas_core_source());
     pf_log("  seconds/iteration      %.5f   (%d iterations)\n", spi, iters);
     pf_log("    simulation           %.5f   %5.1f%%\n", mx[1] / iters, 100 * mx[1] / mx[0]);
     pf_log("    discriminator step   %.5f   %5.1f%%\n", mx[2] / iters, 100 * mx[2] / mx[0]);
     pf_log("    potential step       %.5f   %5.1f%%\n", mx[3] / iters, 100 * mx[3] / mx[0]);
-    pf_log("    all-reduce (+wait)   %.5f   %5.1f%%\n", mx[4] / iters, 100 * mx[4] / mx[0]);
+    pf_log("    all-reduce           %.5f   %5.1f%%   (the two gradient MPI_Allreduce)\n", mx[4] / iters,
+           100 * mx[4] / mx[0]);
+    pf_log("    wait for slowest     %.5f   %5.1f%%   (barrier before them: load imbalance)\n",
+           mx[6] / iters, 100 * mx[6] / mx[0]);
     pf_log("  samples/second         %.0f   (global batch / seconds per iteration)\n", cfg.batch / spi);
     pf_log("  network GEMM GFLOP/s   %.2f   (all ranks; %.3g GFLOP per iteration)\n", kern,
            sum[5] / iters / 1e9);
     pf_log("  cblas GEMM GFLOP/s     %.2f   (same shapes, same run, all ranks)\n", peer_all);
     pf_log("  kernels / GEMM rate    %.2f\n", kern / peer_all);
+    pf_log("  cblas GEMM peak        %.2f GFLOP/s (1024^3 on every rank, all ranks): the GEMM flops "
+           "alone take %.5f s/it at that rate (%.2f of the measured time)\n", peak_all, floor_s,
+           floor_s / spi);
     pf_log("  GEMM peer per layer    phi: dense %.2f conv %.2f, gamma: dense %.2f conv %.2f GFLOP/s "
            "(one rank)\n", d1, c1, d2, c2);
     pf_log("  peak RSS               %.1f MiB (largest rank), %.1f MiB (all ranks)\n", rss_max, rss_sum);
-    pf_log("BENCH ranks=%d threads=%d s_per_it=%.6f sim=%.6f disc=%.6f pot=%.6f reduce=%.6f "
-           "samples_per_s=%.1f gflops=%.3f gemm_gflops=%.3f ratio=%.3f maxrss_mib=%.1f maxrss_sum_mib=%.1f blas_core=%s\n",
-           P, threads, spi, mx[1] / iters, mx[2] / iters, mx[3] / iters, mx[4] / iters,
-           cfg.batch / spi, kern, peer_all, kern / peer_all, rss_max, rss_sum, pf_blas_core());
+    pf_log("BENCH ranks=%d threads=%d s_per_it=%.6f sim=%.6f disc=%.6f pot=%.6f reduce=%.6f wait=%.6f "
+           "samples_per_s=%.1f gflops=%.3f gemm_gflops=%.3f ratio=%.3f maxrss_mib=%.1f maxrss_sum_mib=%.1f peak_gflops=%.3f floor_s=%.6f blas_core=%s\n",
+           P, threads, spi, mx[1] / iters, mx[2] / iters, mx[3] / iters, mx[4] / iters, mx[6] / iters,
+           cfg.batch / spi, kern, peer_all, kern / peer_all, rss_max, rss_sum, peak_all, floor_s,
+           pf_blas_core());
     pf_trainer_free(&tr);
     free(sets);
     MPI_Finalize();

@@ -130,6 +130,11 @@ def main():
                 th, th_rss = th1, rss1
         name = os.path.splitext(os.path.basename(cfg))[0]
         r = float(pf["s_per_it"]) / float(th["s_per_it"])
+        if "floor_s" in pf:
+            fl = float(pf["floor_s"])
+            print(f"  [{name}] floor: proxflow's GEMM flops at the same run's square-GEMM peak "
+                  f"({float(pf['peak_gflops']):.1f} GFLOP/s) take {fl:.4f} s/it = "
+                  f"{fl / float(th['s_per_it']):.3f} x torch's time", flush=True)
         m = pf_rss / th_rss
         rows.append((name, precision, iters, float(pf["s_per_it"]), float(th["s_per_it"]), r,
                      float(pf["samples_per_s"]), float(th["samples_per_s"]), pf_rss / 1024,

@@ -17,7 +17,7 @@ for rt in "1 1" "1 2" "2 1"; do
     -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS $bin "$cfg" --iterations "$it" | tee -a "$out"
 done
 echo
-echo "| ranks x threads | s/iteration | simulation | disc step | potential step | all-reduce | samples/s | kernel GFLOP/s | GEMM GFLOP/s | ratio | peak RSS MiB |"
+echo "| ranks x threads | s/iteration | simulation | disc step | potential step | all-reduce | wait | samples/s | kernel GFLOP/s | GEMM GFLOP/s | ratio | peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-grep '^BENCH' "$out" | sed 's/BENCH //' | awk '{for(i=1;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "| %s x %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.0f | %.2f | %.2f | %.2f | %.0f |\n", v["ranks"], v["threads"], v["s_per_it"], v["sim"], v["disc"], v["pot"], v["reduce"], v["samples_per_s"], v["gflops"], v["gemm_gflops"], v["ratio"], v["maxrss_mib"]}'
+grep '^BENCH' "$out" | sed 's/BENCH //' | awk '{for(i=1;i<=NF;i++){split($i,kv,"=");v[kv[1]]=kv[2]} printf "| %s x %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.0f | %.2f | %.2f | %.2f | %.0f |\n", v["ranks"], v["threads"], v["s_per_it"], v["sim"], v["disc"], v["pot"], v["reduce"], v["wait"], v["samples_per_s"], v["gflops"], v["gemm_gflops"], v["ratio"], v["maxrss_mib"]}'
 rm -f "$out"
