@@ -16,7 +16,9 @@ is proxflow itself) and `reference_torch.py bench CONFIG --iterations N --warmup
 OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = T.  Time per iteration and samples per second
 come from each program's own timer around the N timed iterations (with T > 1 torch runs
 twice, with T BLAS threads and with 1, and the faster counts); peak memory is the
-child's maximum resident set size as the kernel reports it (os.wait4).
+child's maximum resident set size as the kernel reports it (os.wait4 for torch;
+proxflow_bench's own getrusage at the end of its timed iterations, before it measures the
+GEMM peer's matrices, summed over its ranks).
 
 --ranks R (R divides T): proxflow runs as R MPI ranks x T/R threads (`mpirun -n R
 --bind-to none`), the way it uses several cores for small networks; torch still gets T
@@ -104,8 +106,10 @@ def main():
         warm = parts[2] if len(parts) > 2 else "1"
         out, pf_rss = run_measured(launch + [args.bench, cfg, "--iterations", iters, "--warmup", warm], pf_env)
         pf = fields(out, "BENCH")
-        if args.ranks > 1:  # wait4 of mpirun sees one process; the bench sums its ranks
-            pf_rss = float(pf["maxrss_sum_mib"]) * 1024
+        # proxflow_bench's own getrusage at the end of the timed iterations, summed over its
+        # ranks: wait4 would add the GEMM peer's matrices (measured after training), and of
+        # mpirun it sees one process only
+        pf_rss = float(pf["maxrss_sum_mib"]) * 1024
         # the roofline of the same run: proxflow's network kernels vs cblas GEMM on the same shapes
         for line in out.splitlines():
             if re.match(r"\s+(network GEMM|cblas GEMM|kernels / GEMM|GEMM peer)", line):
