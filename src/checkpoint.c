@@ -40,37 +40,7 @@
 
 #include "proxflow/h5util.h"
 
-/* ---- attributes ------------------------------------------------------------------- */
-
-static void put_attr(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *v,
-                     const char *h5_path)
-{
-    hid_t sp = PF_H5CHECK(H5Screate(H5S_SCALAR));
-    hid_t a = PF_H5CHECK(H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT));
-    PF_H5CHECK(H5Awrite(a, mtype, v));
-    PF_H5CHECK(H5Aclose(a));
-    PF_H5CHECK(H5Sclose(sp));
-}
-static void put_i64(hid_t loc, const char *name, long long v, const char *h5_path)
-{
-    put_attr(loc, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, &v, h5_path);
-}
-static void put_u64(hid_t loc, const char *name, unsigned long long v, const char *h5_path)
-{
-    put_attr(loc, name, H5T_STD_U64LE, H5T_NATIVE_ULLONG, &v, h5_path);
-}
-static void put_f64(hid_t loc, const char *name, double v, const char *h5_path)
-{
-    put_attr(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v, h5_path);
-}
-static void put_str(hid_t loc, const char *name, const char *v, const char *h5_path)
-{
-    hid_t t = PF_H5CHECK(H5Tcopy(H5T_C_S1));
-    PF_H5CHECK(H5Tset_size(t, H5T_VARIABLE));
-    PF_H5CHECK(H5Tset_cset(t, H5T_CSET_UTF8));
-    put_attr(loc, name, t, t, &v, h5_path);
-    PF_H5CHECK(H5Tclose(t));
-}
+/* ---- attributes (writers: include/proxflow/h5util.h) ------------------------------ */
 
 /* Reading (load, latest): never dies; 0 on success. */
 static int get_i64(hid_t loc, const char *name, long long *v)
@@ -89,38 +59,11 @@ static int get_i64(hid_t loc, const char *name, long long *v)
 static int get_str(hid_t loc, const char *name, char *out, size_t len)
 {
     out[0] = 0;
-    if (H5Aexists(loc, name) <= 0) return -1;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    int ok = 0;
-    hid_t ft = H5Aget_type(a);
-    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_cset(mt, H5Tget_cset(ft)); /* HDF5 does not convert between csets */
-        if (H5Tis_variable_str(ft) > 0) {
-            char *s = NULL;
-            H5Tset_size(mt, H5T_VARIABLE);
-            if (H5Aread(a, mt, &s) >= 0 && s) {
-                snprintf(out, len, "%s", s);
-                H5free_memory(s);
-                ok = 1;
-            }
-        } else {
-            size_t n = H5Tget_size(ft);
-            char *s = calloc(n + 1, 1);
-            H5Tset_size(mt, n + 1);
-            H5Tset_strpad(mt, H5T_STR_NULLTERM);
-            if (s && H5Aread(a, mt, s) >= 0) {
-                snprintf(out, len, "%s", s);
-                ok = 1;
-            }
-            free(s);
-        }
-        H5Tclose(mt);
-    }
-    if (ft >= 0) H5Tclose(ft);
-    H5Aclose(a);
-    return ok ? 0 : -1;
+    char *s = pf_h5_attr_get_string(loc, name);
+    if (!s) return -1;
+    snprintf(out, len, "%s", s);
+    free(s);
+    return 0;
 }
 
 /* ---- writing ------------------------------------------------------------------------ */
@@ -144,7 +87,8 @@ static void write_net(hid_t f, hid_t dxpl, const char *name, const pf_params *P,
         PF_H5CHECK(H5Sselect_none(ms));
     }
     PF_H5CHECK(pf_h5_write("checkpoint_io", ds, PF_H5_NATIVE, ms, fs, dxpl, P->buf));
-    put_str(ds, "layout", "p|g|m|v: parameters, last gradient, Adam first and second moments", h5_path);
+    pf_h5_attr_str(ds, "layout", "p|g|m|v: parameters, last gradient, Adam first and second moments",
+                   PF_H5_ATTR_NEW, h5_path);
     PF_H5CHECK(H5Sclose(ms));
     PF_H5CHECK(H5Dclose(ds));
     PF_H5CHECK(H5Pclose(dcpl));
@@ -154,13 +98,13 @@ static void write_net(hid_t f, hid_t dxpl, const char *name, const pf_params *P,
     unsigned long crc = 0;
     if (pf_rank() == 0) crc = crc32_z(0L, (const Bytef *)P->buf, sizeof(pf_real) * (size_t)n4);
     MPI_Bcast(&crc, 1, MPI_UNSIGNED_LONG, 0, pf_comm());
-    put_u64(g, "crc32", crc, h5_path);
-    put_u64(g, "n_params", (unsigned long long)P->n, h5_path);
-    put_i64(g, "adam_t", P->t, h5_path);
-    put_f64(g, "lr", P->lr, h5_path);
-    put_f64(g, "beta1", P->beta1, h5_path);
-    put_f64(g, "beta2", P->beta2, h5_path);
-    put_f64(g, "eps", P->eps, h5_path);
+    pf_h5_attr_u64(g, "crc32", crc, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_u64(g, "n_params", (unsigned long long)P->n, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_i64(g, "adam_t", P->t, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_f64(g, "lr", P->lr, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_f64(g, "beta1", P->beta1, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_f64(g, "beta2", P->beta2, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_f64(g, "eps", P->eps, PF_H5_ATTR_NEW, h5_path);
     PF_H5CHECK(H5Gclose(g));
 }
 
@@ -280,22 +224,24 @@ void pf_checkpoint_write(const pf_trainer *tr, const char *out_dir, char *path, 
     MPI_Bcast(now, sizeof now, MPI_CHAR, 0, pf_comm());
     char *ini = pf_config_to_ini(&tr->cfg);
     if (!ini) pf_die("out of memory formatting the configuration for %s", tmp);
-    put_str(f, "program", "proxflow", h5_path);
-    put_str(f, "version", PF_VERSION, h5_path);
-    put_str(f, "git_commit", PF_GIT_COMMIT, h5_path);
-    put_str(f, "created", now, h5_path);
-    put_i64(f, "iteration", tr->iteration, h5_path);
-    put_i64(f, "rng_iteration", tr->iteration, h5_path); /* counter-based RNG: position = iteration */
-    put_u64(f, "seed", (unsigned long long)tr->cfg.seed, h5_path);
-    put_str(f, "precision", PF_REAL_NAME, h5_path);
-    put_i64(f, "data_dim", tr->d, h5_path);
-    put_i64(f, "ranks", pf_nranks(), h5_path);
-    put_i64(f, "nu_index", tr->nu_index == SIZE_MAX ? -1 : (long long)tr->nu_index, h5_path);
-    put_str(f, "config", ini, h5_path);
+    pf_h5_attr_str(f, "program", "proxflow", PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_str(f, "version", PF_VERSION, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_str(f, "git_commit", PF_GIT_COMMIT, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_str(f, "created", now, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_i64(f, "iteration", tr->iteration, PF_H5_ATTR_NEW, h5_path);
+    /* counter-based RNG: position = iteration */
+    pf_h5_attr_i64(f, "rng_iteration", tr->iteration, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_u64(f, "seed", (unsigned long long)tr->cfg.seed, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_str(f, "precision", PF_REAL_NAME, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_i64(f, "data_dim", tr->d, PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_i64(f, "ranks", pf_nranks(), PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_i64(f, "nu_index", tr->nu_index == SIZE_MAX ? -1 : (long long)tr->nu_index,
+                   PF_H5_ATTR_NEW, h5_path);
+    pf_h5_attr_str(f, "config", ini, PF_H5_ATTR_NEW, h5_path);
     free(ini);
     PF_H5CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL));
     pf_fault_point("checkpoint_write"); /* tests: a kill while the file is half written */
-    put_i64(f, "complete", 1, h5_path); /* last */
+    pf_h5_attr_i64(f, "complete", 1, PF_H5_ATTR_NEW, h5_path); /* last */
     PF_H5CHECK(H5Pclose(dxpl));
     PF_H5CHECK(H5Fclose(f));
     MPI_Barrier(pf_comm());

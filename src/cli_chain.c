@@ -181,17 +181,6 @@ static void push_link(const pf_config *ck, const char *out, int k, const char *c
     pf_trainer_free(&tr);
 }
 
-/* A scalar attribute (rank 0's serial chain.h5). */
-static void put_attr(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *v,
-                     const char *path)
-{
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t at = H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (at < 0 || H5Awrite(at, mtype, v) < 0) pf_die("chain: cannot write attribute %s of %s", name, path);
-    H5Aclose(at);
-    H5Sclose(sp);
-}
-
 /* chain.h5: the config, and the records of links 1..done as /links/<name> [done];
  * rank 0 writes it serially to a temporary name and renames it. */
 static void write_summary(const char *out, int K, int done, const pf_config *cfg)
@@ -224,15 +213,11 @@ static void write_summary(const char *out, int K, int done, const pf_config *cfg
         char *ini = pf_config_to_ini(cfg);
         const char *sk[] = {"program", "kind", "version", "git_commit", "config"};
         const char *sv[] = {"proxflow", "chain", PF_VERSION, PF_GIT_COMMIT, ini ? ini : ""};
-        hid_t t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, H5T_VARIABLE);
-        H5Tset_cset(t, H5T_CSET_UTF8);
-        for (int q = 0; q < 5; q++) put_attr(f, sk[q], t, t, &sv[q], h5_path);
-        H5Tclose(t);
+        for (int q = 0; q < 5; q++) pf_h5_attr_str(f, sk[q], sv[q], PF_H5_ATTR_NEW, h5_path);
         free(ini);
         const long long iv[] = {K, done, cfg->pool, pf_nranks()};
         const char *ik[] = {"links", "completed", "pool", "ranks"};
-        for (int q = 0; q < 4; q++) put_attr(f, ik[q], H5T_STD_I64LE, H5T_NATIVE_LLONG, &iv[q], h5_path);
+        for (int q = 0; q < 4; q++) pf_h5_attr_i64(f, ik[q], iv[q], PF_H5_ATTR_NEW, h5_path);
         if (H5Fclose(f) < 0 || rename(tmp, fin)) pf_die("chain: cannot write %s: %s", fin, strerror(errno));
     }
     free(v);

@@ -59,16 +59,6 @@ out:
 static int has_attr(hid_t loc, const char *name) { return H5Aexists(loc, name) > 0; }
 static int has_link(hid_t loc, const char *name) { return H5Lexists(loc, name, H5P_DEFAULT) > 0; }
 
-static char *get_attr_string(hid_t loc, const char *name)
-{
-    if (!has_attr(loc, name)) return NULL;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0) return NULL;
-    char *s = pf_h5_attr_string(a);
-    H5Aclose(a);
-    return s;
-}
-
 /* "float32 [a, b, c]" of a dataset; also its number of elements. */
 static void dataset_desc(hid_t ds, char *buf, size_t len, hssize_t *npoints)
 {
@@ -145,7 +135,7 @@ static void print_attrs(hid_t loc, const char *const *first)
 
 static void print_config(hid_t f)
 {
-    char *ini = get_attr_string(f, "config");
+    char *ini = pf_h5_attr_get_string(f, "config");
     if (!ini) return;
     printf("config:\n");
     for (char *line = ini, *next; line && *line; line = next) {

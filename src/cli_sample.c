@@ -6,6 +6,7 @@
  * [train] seed, so the output does not depend on the rank or thread count, and
  * --seed 0 with n = diag_batch reproduces run.h5's /samples.  Layout: docs/COMMANDS.md. */
 #include "proxflow/cli.h"
+#include "proxflow/h5util.h"
 #include "proxflow/output.h"
 #include "proxflow/rng.h"
 
@@ -28,42 +29,13 @@ static const char *const USAGE =
 #define PF_SAMPLE_ROUND_REALS (1u << 24)
 
 /* Any HDF5 failure after the file exists: pf_die naming the file (every rank sees
- * the same collective failure, and MPI_Abort ends them all). */
+ * the same collective failure, and MPI_Abort ends them all).  Attributes are written
+ * with pf_h5_attr_* (h5util.h), which die the same way through PF_H5CHECK. */
 #define H5OK(x) h5ok((int64_t)(x), #x, path, __LINE__)
 static int64_t h5ok(int64_t r, const char *expr, const char *path, int line)
 {
     if (r < 0) pf_die_at(__FILE__, line, "sample: HDF5 error on %s: %s failed", path, expr);
     return r;
-}
-
-static void attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *v,
-                       const char *path)
-{
-    hid_t sp = H5OK(H5Screate(H5S_SCALAR));
-    hid_t a = H5OK(H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT));
-    H5OK(H5Awrite(a, mtype, v));
-    H5OK(H5Aclose(a));
-    H5OK(H5Sclose(sp));
-}
-static void attr_i64(hid_t loc, const char *name, long long v, const char *path)
-{
-    attr_write(loc, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, &v, path);
-}
-static void attr_u64(hid_t loc, const char *name, unsigned long long v, const char *path)
-{
-    attr_write(loc, name, H5T_STD_U64LE, H5T_NATIVE_ULLONG, &v, path);
-}
-static void attr_f64(hid_t loc, const char *name, double v, const char *path)
-{
-    attr_write(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v, path);
-}
-static void attr_str(hid_t loc, const char *name, const char *v, const char *path)
-{
-    hid_t t = H5OK(H5Tcopy(H5T_C_S1));
-    H5OK(H5Tset_size(t, H5T_VARIABLE));
-    H5OK(H5Tset_cset(t, H5T_CSET_UTF8));
-    attr_write(loc, name, t, t, &v, path);
-    H5OK(H5Tclose(t));
 }
 
 static hid_t f32_dataset(hid_t f, const char *name, int rank, const hsize_t *dims, const char *path)
@@ -208,33 +180,35 @@ int pf_cmd_sample(int argc, char **argv)
     MPI_Bcast(now, sizeof now, MPI_CHAR, 0, pf_comm());
     char *ini = pf_config_to_ini(&tr.cfg);
     if (!ini) pf_die("out of memory formatting the configuration");
-    attr_str(f, "program", "proxflow", path);
-    attr_str(f, "kind", "samples", path);
-    attr_str(f, "version", PF_VERSION, path);
-    attr_str(f, "git_commit", PF_GIT_COMMIT, path);
-    attr_str(f, "created", now, path);
-    attr_str(f, "checkpoint", ckpt, path);
-    attr_i64(f, "iteration", tr.iteration, path);
-    attr_i64(f, "n", N, path);
-    attr_i64(f, "data_dim", d, path);
-    attr_i64(f, "steps", nt, path);
-    attr_f64(f, "T", tr.cfg.T, path);
-    attr_f64(f, "h", tr.cfg.T / nt, path);
-    attr_f64(f, "lambda", tr.cfg.lambda, path);
-    attr_str(f, "mode", pf_mode_name(tr.cfg.mode), path);
-    attr_u64(f, "seed", (unsigned long long)tr.cfg.seed, path);
-    attr_i64(f, "sample_stream", seed, path);
-    attr_i64(f, "ranks", P, path);
-    attr_i64(f, "threads", threads, path);
-    attr_str(f, "precision", PF_REAL_NAME, path);
-    attr_str(f, "config", ini, path);
+    pf_h5_attr_str(f, "program", "proxflow", PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "kind", "samples", PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "version", PF_VERSION, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "git_commit", PF_GIT_COMMIT, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "created", now, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "checkpoint", ckpt, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "iteration", tr.iteration, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "n", N, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "data_dim", d, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "steps", nt, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_f64(f, "T", tr.cfg.T, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_f64(f, "h", tr.cfg.T / nt, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_f64(f, "lambda", tr.cfg.lambda, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "mode", pf_mode_name(tr.cfg.mode), PF_H5_ATTR_NEW, path);
+    pf_h5_attr_u64(f, "seed", (unsigned long long)tr.cfg.seed, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "sample_stream", seed, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "ranks", P, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "threads", threads, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "precision", PF_REAL_NAME, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "config", ini, PF_H5_ATTR_NEW, path);
     free(ini);
-    attr_str(ds_s, "meaning", "x^Nt: the reference samples pushed through the flow", path);
-    attr_str(ds_r, "meaning", "x^0: reference draws (PF_RNG_SAMPLE, iteration = sample_stream)", path);
+    pf_h5_attr_str(ds_s, "meaning", "x^Nt: the reference samples pushed through the flow",
+                   PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(ds_r, "meaning", "x^0: reference draws (PF_RNG_SAMPLE, iteration = sample_stream)",
+                   PF_H5_ATTR_NEW, path);
     H5OK(H5Dclose(ds_s));
     H5OK(H5Dclose(ds_r));
     if (want_traj) {
-        attr_str(ds_t, "meaning", "[k, i, :] = x^k of sample i", path);
+        pf_h5_attr_str(ds_t, "meaning", "[k, i, :] = x^k of sample i", PF_H5_ATTR_NEW, path);
         H5OK(H5Dclose(ds_t));
     }
     H5OK(H5Pclose(dxpl));

@@ -1,6 +1,7 @@
 /* `train --dump-state FILE.h5`: one iteration's exact inputs, losses and gradients at
  * the initial parameters, for an independent implementation to check (docs/OUTPUT.md).
  * Every rank computes its block; rank 0 gathers and writes a serial HDF5 file. */
+#include "proxflow/h5util.h"
 #include "proxflow/output.h"
 #include "proxflow/rng.h"
 
@@ -52,41 +53,8 @@ static void write_array(hid_t loc, const char *name, const pf_real *v, int rank,
     H5Sclose(sp);
 }
 
-static void attr_double(hid_t loc, const char *name, double v, const char *path)
-{
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    DCHECK(a);
-    DCHECK(H5Awrite(a, H5T_NATIVE_DOUBLE, &v));
-    H5Aclose(a);
-    H5Sclose(sp);
-}
-
-static void attr_shape(hid_t loc, const char *name, const long long *v, hsize_t n,
-                       const char *path)
-{
-    hid_t sp = H5Screate_simple(1, &n, NULL);
-    hid_t a = H5Acreate2(loc, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    DCHECK(a);
-    DCHECK(H5Awrite(a, H5T_NATIVE_LLONG, v));
-    H5Aclose(a);
-    H5Sclose(sp);
-}
-
-static void attr_string(hid_t loc, const char *name, const char *v, const char *path)
-{
-    /* variable-length UTF-8, as in run.h5: h5py reads it as str */
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    DCHECK(a);
-    DCHECK(H5Awrite(a, t, &v));
-    H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-}
+/* Attributes: pf_h5_attr_* (h5util.h), float64 / int64 little-endian, strings
+ * variable-length UTF-8 as in run.h5 (h5py reads str); a fresh file, so _NEW. */
 
 void pf_dump_state(pf_trainer *tr, const char *path)
 {
@@ -97,27 +65,28 @@ void pf_dump_state(pf_trainer *tr, const char *path)
         f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
         if (f < 0) pf_die("--dump-state: cannot create %s", path);
         char *ini = pf_config_to_ini(c);
-        attr_string(f, "config", ini, path);
+        pf_h5_attr_str(f, "config", ini, PF_H5_ATTR_NEW, path);
         free(ini);
-        attr_string(f, "precision", PF_REAL_NAME, path);
-        attr_string(f, "mode", pf_mode_name(c->mode), path);
-        attr_string(f, "f", pf_fdiv_name(c->f), path);
-        attr_double(f, "N", N, path);
-        attr_double(f, "d", d, path);
-        attr_double(f, "steps", c->steps, path);
-        attr_double(f, "T", c->T, path);
-        attr_double(f, "h", tr->h, path);
-        attr_double(f, "lambda", c->lambda, path);
-        attr_double(f, "L", c->L, path);
-        attr_double(f, "mu", c->mu, path);
-        attr_double(f, "alpha", c->alpha, path);
-        attr_double(f, "kinetic_reference", c->kinetic_reference, path);
+        pf_h5_attr_str(f, "precision", PF_REAL_NAME, PF_H5_ATTR_NEW, path);
+        pf_h5_attr_str(f, "mode", pf_mode_name(c->mode), PF_H5_ATTR_NEW, path);
+        pf_h5_attr_str(f, "f", pf_fdiv_name(c->f), PF_H5_ATTR_NEW, path);
+        pf_h5_attr_f64(f, "N", N, PF_H5_ATTR_NEW, path);
+        pf_h5_attr_f64(f, "d", d, PF_H5_ATTR_NEW, path);
+        pf_h5_attr_f64(f, "steps", c->steps, PF_H5_ATTR_NEW, path);
+        pf_h5_attr_f64(f, "T", c->T, PF_H5_ATTR_NEW, path);
+        pf_h5_attr_f64(f, "h", tr->h, PF_H5_ATTR_NEW, path);
+        pf_h5_attr_f64(f, "lambda", c->lambda, PF_H5_ATTR_NEW, path);
+        pf_h5_attr_f64(f, "L", c->L, PF_H5_ATTR_NEW, path);
+        pf_h5_attr_f64(f, "mu", c->mu, PF_H5_ATTR_NEW, path);
+        pf_h5_attr_f64(f, "alpha", c->alpha, PF_H5_ATTR_NEW, path);
+        pf_h5_attr_f64(f, "kinetic_reference", c->kinetic_reference, PF_H5_ATTR_NEW, path);
         /* (H, W, C) of image data, as run.h5's image_shape: a CNN reader needs it */
         const long long shape[3] = {tr->H, tr->W, tr->C};
-        attr_shape(f, "image_shape", shape, 3, path);
+        pf_h5_attr_i64_vec(f, "image_shape", shape, 3, PF_H5_ATTR_NEW, path);
         write_array(f, "potential_params", tr->theta.p, 1, tr->theta.n, 0, path);
         write_array(f, "discriminator_params", tr->psi.p, 1, tr->psi.n, 0, path);
-        attr_double(f, "nu_index", tr->nu_index == SIZE_MAX ? -1.0 : (double)tr->nu_index, path);
+        pf_h5_attr_f64(f, "nu_index", tr->nu_index == SIZE_MAX ? -1.0 : (double)tr->nu_index,
+                       PF_H5_ATTR_NEW, path);
     }
     /* discriminator step 0 of iteration 0, at the initial parameters */
     pf_status s = pf_disc_loss_grad(tr, 0);
@@ -141,8 +110,8 @@ void pf_dump_state(pf_trainer *tr, const char *path)
         write_array(g, "data", Y, 2, N, d, path);
         write_array(g, "interp", S, 1, N, 0, path);
         write_array(g, "grad", tr->psi.g, 1, tr->psi.n, 0, path);
-        attr_double(g, "loss", tr->last_loss_d, path);
-        attr_double(g, "penalty", tr->last_penalty, path);
+        pf_h5_attr_f64(g, "loss", tr->last_loss_d, PF_H5_ATTR_NEW, path);
+        pf_h5_attr_f64(g, "penalty", tr->last_penalty, PF_H5_ATTR_NEW, path);
         H5Gclose(g);
     }
     free(X0);
@@ -162,7 +131,7 @@ void pf_dump_state(pf_trainer *tr, const char *path)
         write_array(g, "reference", X0, 2, N, d, path);
         write_array(g, "terminal", XT, 2, N, d, path);
         write_array(g, "grad", tr->theta.g, 1, tr->theta.n, 0, path);
-        attr_double(g, "loss", loss_g, path);
+        pf_h5_attr_f64(g, "loss", loss_g, PF_H5_ATTR_NEW, path);
         H5Gclose(g);
         H5Fclose(f);
     }

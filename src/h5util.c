@@ -1,4 +1,5 @@
-/* HDF5 error handling and mkdir -p, shared by output.c and checkpoint.c. */
+/* HDF5 error handling, attribute readers and writers, and mkdir -p, shared by every
+ * module that reads or writes HDF5 (include/proxflow/h5util.h). */
 #include "proxflow/h5util.h"
 #include "proxflow/common.h"
 
@@ -65,6 +66,63 @@ char *pf_h5_attr_string(hid_t a)
     }
     H5Tclose(ft);
     return out;
+}
+
+char *pf_h5_attr_get_string(hid_t obj, const char *name)
+{
+    if (H5Aexists(obj, name) <= 0) return NULL;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return NULL;
+    char *s = pf_h5_attr_string(a);
+    H5Aclose(a);
+    return s;
+}
+
+/* The one writer behind the typed ones: a scalar (vec 0) or 1-D of n values (vec 1). */
+static void attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int vec, hsize_t n,
+                       const void *v, pf_h5_attr_mode mode, const char *h5_path)
+{
+    if (mode == PF_H5_ATTR_REPLACE && PF_H5CHECK(H5Aexists(loc, name)) > 0)
+        PF_H5CHECK(H5Adelete(loc, name));
+    hid_t sp = PF_H5CHECK(vec ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR));
+    hid_t a = PF_H5CHECK(H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT));
+    PF_H5CHECK(H5Awrite(a, mtype, v));
+    PF_H5CHECK(H5Aclose(a));
+    PF_H5CHECK(H5Sclose(sp));
+}
+
+void pf_h5_attr_str(hid_t obj, const char *name, const char *value, pf_h5_attr_mode mode,
+                    const char *h5_path)
+{
+    hid_t t = PF_H5CHECK(H5Tcopy(H5T_C_S1));
+    PF_H5CHECK(H5Tset_size(t, H5T_VARIABLE));
+    PF_H5CHECK(H5Tset_cset(t, H5T_CSET_UTF8));
+    attr_write(obj, name, t, t, 0, 0, &value, mode, h5_path);
+    PF_H5CHECK(H5Tclose(t));
+}
+
+void pf_h5_attr_i64(hid_t obj, const char *name, long long value, pf_h5_attr_mode mode,
+                    const char *h5_path)
+{
+    attr_write(obj, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, 0, 0, &value, mode, h5_path);
+}
+
+void pf_h5_attr_u64(hid_t obj, const char *name, unsigned long long value, pf_h5_attr_mode mode,
+                    const char *h5_path)
+{
+    attr_write(obj, name, H5T_STD_U64LE, H5T_NATIVE_ULLONG, 0, 0, &value, mode, h5_path);
+}
+
+void pf_h5_attr_f64(hid_t obj, const char *name, double value, pf_h5_attr_mode mode,
+                    const char *h5_path)
+{
+    attr_write(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, 0, &value, mode, h5_path);
+}
+
+void pf_h5_attr_i64_vec(hid_t obj, const char *name, const long long *v, hsize_t n,
+                        pf_h5_attr_mode mode, const char *h5_path)
+{
+    attr_write(obj, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, 1, n, v, mode, h5_path);
 }
 
 herr_t pf_h5_write(const char *point, hid_t ds, hid_t mtype, hid_t mspace, hid_t fspace,

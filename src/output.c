@@ -54,53 +54,8 @@ static void iso_now(char s[32])
     MPI_Bcast(s, 32, MPI_CHAR, 0, pf_comm());
 }
 
-/* Attributes: scalar, replaced when they exist (collective: same value on every rank).
- * Strings are variable-length UTF-8 (h5py reads them as str). */
-static void attr_put(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *v,
-                     const char *h5_path)
-{
-    if (PF_H5CHECK(H5Aexists(loc, name)) > 0) PF_H5CHECK(H5Adelete(loc, name));
-    hid_t sp = PF_H5CHECK(H5Screate(H5S_SCALAR));
-    hid_t a = PF_H5CHECK(H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT));
-    PF_H5CHECK(H5Awrite(a, mtype, v));
-    PF_H5CHECK(H5Aclose(a));
-    PF_H5CHECK(H5Sclose(sp));
-}
-
-static void attr_str(hid_t loc, const char *name, const char *value, const char *h5_path)
-{
-    hid_t t = PF_H5CHECK(H5Tcopy(H5T_C_S1));
-    PF_H5CHECK(H5Tset_size(t, H5T_VARIABLE));
-    PF_H5CHECK(H5Tset_cset(t, H5T_CSET_UTF8));
-    attr_put(loc, name, t, t, &value, h5_path);
-    PF_H5CHECK(H5Tclose(t));
-}
-
-static void attr_i64(hid_t loc, const char *name, long long v, const char *h5_path)
-{
-    attr_put(loc, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, &v, h5_path);
-}
-
-static void attr_u64(hid_t loc, const char *name, unsigned long long v, const char *h5_path)
-{
-    attr_put(loc, name, H5T_STD_U64LE, H5T_NATIVE_ULLONG, &v, h5_path);
-}
-
-static void attr_f64(hid_t loc, const char *name, double v, const char *h5_path)
-{
-    attr_put(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v, h5_path);
-}
-
-static void attr_i64_vec(hid_t loc, const char *name, const long long *v, hsize_t n,
-                         const char *h5_path)
-{
-    if (PF_H5CHECK(H5Aexists(loc, name)) > 0) PF_H5CHECK(H5Adelete(loc, name));
-    hid_t sp = PF_H5CHECK(H5Screate_simple(1, &n, NULL));
-    hid_t a = PF_H5CHECK(H5Acreate2(loc, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT));
-    PF_H5CHECK(H5Awrite(a, H5T_NATIVE_LLONG, v));
-    PF_H5CHECK(H5Aclose(a));
-    PF_H5CHECK(H5Sclose(sp));
-}
+/* Attributes (include/proxflow/h5util.h) are written PF_H5_ATTR_REPLACE: a resumed run
+ * rewrites them in the reopened file (collective: same value on every rank). */
 
 static hid_t group_open_or_create(hid_t loc, const char *name, const char *h5_path)
 {
@@ -143,7 +98,7 @@ static void config_attr(const char *section, const char *key, const char *value,
     const struct config_visit *cv = user;
     char name[256];
     snprintf(name, sizeof name, "%s.%s", section, key);
-    attr_str(cv->g, name, value, cv->h5_path);
+    pf_h5_attr_str(cv->g, name, value, PF_H5_ATTR_REPLACE, cv->h5_path);
 }
 
 /* Root attributes and /config (SPEC §4).  created is kept when the file is reopened. */
@@ -155,10 +110,11 @@ static void write_run_attrs(hid_t f, const pf_trainer *tr, int threads, int reop
     char *ini = pf_config_to_ini(&tr->cfg);
     if (!ini) pf_die("out of memory formatting the configuration for %s", h5_path);
 
-    attr_str(f, "program", "proxflow", h5_path);
-    attr_str(f, "version", PF_VERSION, h5_path);
-    attr_str(f, "git_commit", PF_GIT_COMMIT, h5_path);
-    if (!reopened || PF_H5CHECK(H5Aexists(f, "created")) == 0) attr_str(f, "created", now, h5_path);
+    pf_h5_attr_str(f, "program", "proxflow", PF_H5_ATTR_REPLACE, h5_path);
+    pf_h5_attr_str(f, "version", PF_VERSION, PF_H5_ATTR_REPLACE, h5_path);
+    pf_h5_attr_str(f, "git_commit", PF_GIT_COMMIT, PF_H5_ATTR_REPLACE, h5_path);
+    if (!reopened || PF_H5CHECK(H5Aexists(f, "created")) == 0)
+        pf_h5_attr_str(f, "created", now, PF_H5_ATTR_REPLACE, h5_path);
     if (reopened) {
         long long count = 0;
         if (PF_H5CHECK(H5Aexists(f, "resume_count")) > 0) {
@@ -166,19 +122,20 @@ static void write_run_attrs(hid_t f, const pf_trainer *tr, int threads, int reop
             PF_H5CHECK(H5Aread(a, H5T_NATIVE_LLONG, &count));
             PF_H5CHECK(H5Aclose(a));
         }
-        attr_i64(f, "resume_count", count + 1, h5_path);
-        attr_str(f, "resumed", now, h5_path);
-        attr_i64(f, "resumed_at_iteration", tr->iteration, h5_path);
+        pf_h5_attr_i64(f, "resume_count", count + 1, PF_H5_ATTR_REPLACE, h5_path);
+        pf_h5_attr_str(f, "resumed", now, PF_H5_ATTR_REPLACE, h5_path);
+        pf_h5_attr_i64(f, "resumed_at_iteration", tr->iteration, PF_H5_ATTR_REPLACE, h5_path);
     }
-    attr_i64(f, "ranks", pf_nranks(), h5_path);
-    attr_i64(f, "threads", threads, h5_path);
-    attr_u64(f, "seed", (unsigned long long)tr->cfg.seed, h5_path);
-    attr_str(f, "precision", PF_REAL_NAME, h5_path);
-    attr_str(f, "blas_core", pf_blas_core(), h5_path); /* the kernels set the last bits */
-    attr_i64(f, "data_dim", tr->d, h5_path);
+    pf_h5_attr_i64(f, "ranks", pf_nranks(), PF_H5_ATTR_REPLACE, h5_path);
+    pf_h5_attr_i64(f, "threads", threads, PF_H5_ATTR_REPLACE, h5_path);
+    pf_h5_attr_u64(f, "seed", (unsigned long long)tr->cfg.seed, PF_H5_ATTR_REPLACE, h5_path);
+    pf_h5_attr_str(f, "precision", PF_REAL_NAME, PF_H5_ATTR_REPLACE, h5_path);
+    /* the kernels set the last bits */
+    pf_h5_attr_str(f, "blas_core", pf_blas_core(), PF_H5_ATTR_REPLACE, h5_path);
+    pf_h5_attr_i64(f, "data_dim", tr->d, PF_H5_ATTR_REPLACE, h5_path);
     const long long shape[3] = {tr->H, tr->W, tr->C};
-    attr_i64_vec(f, "image_shape", shape, 3, h5_path);
-    attr_str(f, "config", ini, h5_path);
+    pf_h5_attr_i64_vec(f, "image_shape", shape, 3, PF_H5_ATTR_REPLACE, h5_path);
+    pf_h5_attr_str(f, "config", ini, PF_H5_ATTR_REPLACE, h5_path);
     free(ini);
 
     /* /config: one string attribute "section.key" per key, the values of this run */
@@ -423,10 +380,11 @@ void pf_run_trajectories(pf_run *run, pf_trainer *tr)
     const hsize_t dims[3] = {(hsize_t)nt + 1, (hsize_t)ntr, (hsize_t)d};
     hid_t ds = f32_dataset(g, name, 3, dims, h5_path);
     write_rows(ds, run->dxpl, 3, dims, 1, (hsize_t)j0, (hsize_t)n, F, h5_path);
-    attr_i64(ds, "iteration", tr->iteration, h5_path);
-    attr_i64(ds, "steps", nt, h5_path);
-    attr_f64(ds, "T", tr->cfg.T, h5_path);
-    attr_str(ds, "reference", "samples 0..n_traj-1 of (PF_RNG_SAMPLE, iteration 0)", h5_path);
+    pf_h5_attr_i64(ds, "iteration", tr->iteration, PF_H5_ATTR_REPLACE, h5_path);
+    pf_h5_attr_i64(ds, "steps", nt, PF_H5_ATTR_REPLACE, h5_path);
+    pf_h5_attr_f64(ds, "T", tr->cfg.T, PF_H5_ATTR_REPLACE, h5_path);
+    pf_h5_attr_str(ds, "reference", "samples 0..n_traj-1 of (PF_RNG_SAMPLE, iteration 0)",
+                   PF_H5_ATTR_REPLACE, h5_path);
     PF_H5CHECK(H5Dclose(ds));
     PF_H5CHECK(H5Gclose(g));
     PF_H5CHECK(H5Fflush(run->file, H5F_SCOPE_GLOBAL));
@@ -464,11 +422,11 @@ void pf_run_samples(pf_run *run, pf_trainer *tr)
     for (int k = 0; k < 2; k++) {
         hid_t ds = f32_dataset(g, names[k], 2, dims, h5_path);
         write_rows(ds, run->dxpl, 2, dims, 0, (hsize_t)j0, (hsize_t)n, bufs[k], h5_path);
-        attr_i64(ds, "iteration", tr->iteration, h5_path);
-        attr_i64(ds, "steps", tr->cfg.steps, h5_path);
+        pf_h5_attr_i64(ds, "iteration", tr->iteration, PF_H5_ATTR_REPLACE, h5_path);
+        pf_h5_attr_i64(ds, "steps", tr->cfg.steps, PF_H5_ATTR_REPLACE, h5_path);
         PF_H5CHECK(H5Dclose(ds));
     }
-    attr_i64(g, "iteration", tr->iteration, h5_path);
+    pf_h5_attr_i64(g, "iteration", tr->iteration, PF_H5_ATTR_REPLACE, h5_path);
     PF_H5CHECK(H5Gclose(g));
     PF_H5CHECK(H5Fflush(run->file, H5F_SCOPE_GLOBAL));
     free(FX);

@@ -77,15 +77,6 @@ void pf_pool_read_rows(const char *spec, long a, long b, int d, pf_real *X)
     pf_h5_quiet_end(&q);
 }
 
-static void put_double(hid_t loc, const char *name, double v, const char *h5_path)
-{
-    hid_t sp = PF_H5CHECK(H5Screate(H5S_SCALAR));
-    hid_t at = PF_H5CHECK(H5Acreate2(loc, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT));
-    PF_H5CHECK(H5Awrite(at, H5T_NATIVE_DOUBLE, &v));
-    H5Aclose(at);
-    H5Sclose(sp);
-}
-
 void pf_pool_write(const char *path, const pf_real *X, long a, long b, long M, int d,
                    const char *const *names, const double *vals, int n)
 {
@@ -132,9 +123,9 @@ void pf_rows_write(const char *path, int nsets, const char *const *dsets, const 
         H5Dclose(ds);
     }
     H5Pclose(dxpl);
-    for (int k = 0; k < n; k++) put_double(f, names[k], vals[k], h5_path);
+    for (int k = 0; k < n; k++) pf_h5_attr_f64(f, names[k], vals[k], PF_H5_ATTR_NEW, h5_path);
     PF_H5CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL));
-    put_double(f, "complete", 1, h5_path); /* last */
+    pf_h5_attr_f64(f, "complete", 1, PF_H5_ATTR_NEW, h5_path); /* last */
     PF_H5CHECK(H5Fclose(f));
     MPI_Barrier(pf_comm());
     if (pf_rank() == 0 && rename(tmp, path))

@@ -1,5 +1,6 @@
-/* proxflow: HDF5 error handling and small file-system helpers shared by the modules
- * that write or read HDF5 (output.c, checkpoint.c). */
+/* proxflow: HDF5 error handling, attribute readers and writers and small file-system
+ * helpers shared by the modules that write or read HDF5 (output.c, checkpoint.c,
+ * cli_sample.c, dump.c, pool.c, cli_chain.c, cli_info.c). */
 #ifndef PROXFLOW_H5UTIL_H
 #define PROXFLOW_H5UTIL_H
 
@@ -21,6 +22,28 @@ void pf_h5_quiet_end(const pf_h5_quiet *q);
 /* A string attribute (fixed or variable length, any character set) as a malloc'd C
  * string; NULL if it is not a string or cannot be read. */
 char *pf_h5_attr_string(hid_t a);
+
+/* The same for the attribute `name` of obj; NULL also when there is none.  Never dies. */
+char *pf_h5_attr_get_string(hid_t obj, const char *name);
+
+/* Attribute writers, the one set every HDF5 file of proxflow is written with (SPEC §4,
+ * docs/OUTPUT.md): strings variable-length UTF-8 scalars (h5py reads str), integers
+ * int64 / uint64 little-endian, reals float64 little-endian; scalars, except the 1-D
+ * _vec.  Any HDF5 failure is fatal through PF_H5CHECK, naming `path` (the file).
+ * PF_H5_ATTR_NEW fails when obj already has the attribute (fresh files: a repeated
+ * name is a bug); PF_H5_ATTR_REPLACE deletes it first (run.h5, rewritten on resume).
+ * In parallel files, collective: every rank calls with identical arguments. */
+typedef enum { PF_H5_ATTR_NEW, PF_H5_ATTR_REPLACE } pf_h5_attr_mode;
+void pf_h5_attr_str(hid_t obj, const char *name, const char *value, pf_h5_attr_mode mode,
+                    const char *path);
+void pf_h5_attr_i64(hid_t obj, const char *name, long long value, pf_h5_attr_mode mode,
+                    const char *path);
+void pf_h5_attr_u64(hid_t obj, const char *name, unsigned long long value, pf_h5_attr_mode mode,
+                    const char *path);
+void pf_h5_attr_f64(hid_t obj, const char *name, double value, pf_h5_attr_mode mode,
+                    const char *path);
+void pf_h5_attr_i64_vec(hid_t obj, const char *name, const long long *v, hsize_t n,
+                        pf_h5_attr_mode mode, const char *path);
 
 /* H5Dwrite, behind the fault points "h5_write" (every call) and `point`
  * ("checkpoint_io" or "output_io"; include/proxflow/common.h): when one fires with
