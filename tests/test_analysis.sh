@@ -3,19 +3,13 @@
 # (modes w1w2 and w1 x lambda 0.5 and 2) into a temporary sweep directory, runs every
 # script on them and checks the PNG and CSV files they write.
 # Environment (set by CTest): PROXFLOW_BIN, PROXFLOW_SOURCE_DIR.
-set -euo pipefail
-
-BIN=${PROXFLOW_BIN:?PROXFLOW_BIN is not set (the proxflow binary)}
-SRC=${PROXFLOW_SOURCE_DIR:?PROXFLOW_SOURCE_DIR is not set (the source tree)}
+. "$(dirname "$0")/lib.sh"
+set -e
 ANA="$SRC/analysis"
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-export OPENBLAS_NUM_THREADS=1 MPLBACKEND=Agg
+export MPLBACKEND=Agg
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/test_analysis.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-SWEEP="$TMP/sweep"
-OUT="$TMP/out"
+SWEEP="$T/sweep"
+OUT="$T/out"
 mkdir -p "$SWEEP" "$OUT"
 
 fail() { echo "test_analysis: FAIL: $*" >&2; exit 1; }
@@ -39,7 +33,7 @@ for s in pfio plot_diagnostics plot_samples plot_trajectories sweep_table heatma
 done
 
 # ---- 4 tiny runs: two modes x two lambdas ----
-cat > "$TMP/tiny.ini" <<EOF
+cat > "$T/tiny.ini" <<EOF
 [data]
 source = 8gaussians
 [train]
@@ -61,8 +55,8 @@ EOF
 for mode in w1w2 w1; do
     for lam in 0.5 2; do
         dir="$SWEEP/mode-${mode}_lambda-${lam}"
-        "$BIN" train "$TMP/tiny.ini" --set flow.mode=$mode --set flow.lambda=$lam \
-            --out "$dir" > "$TMP/train.log" 2>&1 || { cat "$TMP/train.log"; fail "training $dir"; }
+        "$BIN" train "$T/tiny.ini" --set flow.mode=$mode --set flow.lambda=$lam \
+            --out "$dir" > "$T/train.log" 2>&1 || { cat "$T/train.log"; fail "training $dir"; }
         [[ -s "$dir/run.h5" ]] || fail "$dir/run.h5 missing"
     done
 done
@@ -71,8 +65,8 @@ echo "ok: 4 runs trained"
 RUN="$SWEEP/mode-w1w2_lambda-0.5"
 
 # ---- pfio ----
-"$PY" "$ANA/pfio.py" "$SWEEP" | tee "$TMP/pfio.txt"
-[[ $(grep -c "status finished" "$TMP/pfio.txt") == 4 ]] || fail "pfio.py: not 4 finished runs"
+"$PY" "$ANA/pfio.py" "$SWEEP" | tee "$T/pfio.txt"
+[[ $(grep -c "status finished" "$T/pfio.txt") == 4 ]] || fail "pfio.py: not 4 finished runs"
 
 # ---- plot_diagnostics ----
 "$PY" "$ANA/plot_diagnostics.py" "$SWEEP"/mode-* --logy --out "$OUT/diag.png"
@@ -86,7 +80,7 @@ check_png "$RUN/diagnostics.png"
 # ---- plot_samples: a run, and a file in the layout of `proxflow sample` (images) ----
 "$PY" "$ANA/plot_samples.py" "$RUN" --out "$OUT/samples.png"
 check_png "$OUT/samples.png"
-"$PY" - "$TMP/sample_img.h5" <<'EOF'
+"$PY" - "$T/sample_img.h5" <<'EOF'
 import sys, h5py, numpy as np
 rng = np.random.default_rng(0)
 with h5py.File(sys.argv[1], "w") as f:
@@ -94,7 +88,7 @@ with h5py.File(sys.argv[1], "w") as f:
     f["samples"] = rng.random((20, 64)).astype(np.float32)
     f["reference"] = (0.5 * rng.random((20, 64))).astype(np.float32)
 EOF
-"$PY" "$ANA/plot_samples.py" "$TMP/sample_img.h5" --out "$OUT/samples_img.png"
+"$PY" "$ANA/plot_samples.py" "$T/sample_img.h5" --out "$OUT/samples_img.png"
 check_png "$OUT/samples_img.png"
 
 # ---- plot_trajectories ----

@@ -4,19 +4,9 @@
 # resumes at that link and ends bit-identical to an uninterrupted one; the pools of 1
 # and 2 ranks agree (SPEC §3 tolerance); `sample --chain` reproduces the stored pool;
 # the O(K) structure (link k reads pool k-1, never re-simulates earlier links).
-set -euo pipefail
-BIN=${PROXFLOW_BIN:?}
-SRC=${PROXFLOW_SOURCE_DIR:?}
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0; passes=0
-ok()   { echo "ok   $*"; passes=$((passes+1)); }
-bad()  { echo "FAIL $*"; fails=$((fails+1)); }
-run1() { timeout -k 10 300 "$BIN" "$@"; }
-run2() { timeout -k 10 300 mpirun -n 2 --oversubscribe "$BIN" "$@"; }
-check() { if "$@"; then ok "${MSG:-$*}"; else bad "${MSG:-$*}"; fi; }
+. "$(dirname "$0")/lib.sh"
+set -e
+PF_TIMEOUT=300   # run1, run2
 
 # The 2-D chain of configs/chain_2d.ini (lambda = 4: short steps), made small.
 SETS=(--set train.iterations=60 --set train.batch=128 --set chain.pool=1024
@@ -25,7 +15,7 @@ CFG=$SRC/configs/chain_2d.ini
 
 # 1. Four links: divergence down the chain, last link closer to the target than link 1.
 run1 chain "$CFG" --links 4 "${SETS[@]}" --out "$T/a" > "$T/a.log" 2>&1 || { cat "$T/a.log"; bad "chain of 4 links runs"; }
-MSG="chain of 4 links: records, pools, O(K) structure, divergence and sliced W1" check $PY - "$T/a" <<'PY'
+check "chain of 4 links: records, pools, O(K) structure, divergence and sliced W1" $PY - "$T/a" <<'PY'
 import sys, h5py, numpy as np, os
 d = sys.argv[1]
 f = h5py.File(f"{d}/chain.h5", "r")
@@ -70,7 +60,7 @@ c = h5py.File(f"{sys.argv[1]}/link_02/run.h5", "r").attrs["config"]
 open(sys.argv[2], "w").write(c.decode() if isinstance(c, bytes) else c)
 PY
 run1 train "$T/link2.ini" --dump-state "$T/dump2.h5" > "$T/dump.log" 2>&1 || { cat "$T/dump.log"; bad "--dump-state of link 2"; }
-MSG="--dump-state of link 2 records reference samples drawn from pool 1" check $PY - "$T" <<'PY'
+check "--dump-state of link 2 records reference samples drawn from pool 1" $PY - "$T" <<'PY'
 import sys, h5py, numpy as np
 T = sys.argv[1]
 pool = h5py.File(f"{T}/a/pools/pool_01.h5", "r")["pool"][:]
@@ -88,7 +78,7 @@ fi
 # 2. sample --chain from pool 3 through link 4 reproduces pool 4.
 run1 sample --chain "$T/a" --from-link 4 --n 1024 --out "$T/s4.h5" > "$T/s.log" 2>&1 || { cat "$T/s.log"; bad "sample --chain"; }
 run1 sample --chain "$T/a" --n 500 --seed 3 --out "$T/s1.h5" >> "$T/s.log" 2>&1 || { cat "$T/s.log"; bad "sample --chain from rho_0"; }
-MSG="sample --chain: --from-link 4 reproduces pool 4; fresh samples through 4 links" check $PY - "$T" <<'PY'
+check "sample --chain: --from-link 4 reproduces pool 4; fresh samples through 4 links" $PY - "$T" <<'PY'
 import sys, h5py, numpy as np
 T = sys.argv[1]
 s = h5py.File(f"{T}/s4.h5", "r")["samples"][:]
@@ -109,7 +99,7 @@ set +e
 PROXFLOW_FAULT="checkpoint_write#5:kill" run1 chain "$CFG" --links 2 "${SETS[@]}" --out "$T/k" > "$T/k.log" 2>&1
 st=$?
 set -e
-MSG="SIGKILL in link 2 (exit $st): link 1 pool complete, link 2 not" check $PY - "$T/k" "$st" <<'PY'
+check "SIGKILL in link 2 (exit $st): link 1 pool complete, link 2 not" $PY - "$T/k" "$st" <<'PY'
 import sys, os, h5py
 d, st = sys.argv[1], int(sys.argv[2])
 assert st != 0
@@ -124,7 +114,7 @@ set -e
 run1 chain "$CFG" --links 2 "${SETS[@]}" --out "$T/k" --resume > "$T/k3.log" 2>&1 || { cat "$T/k3.log"; bad "chain --resume"; }
 grep -q "link 1 of 2: done" "$T/k3.log" && grep -q "resumed from .*link_02/checkpoints/ckpt_00000020.h5" "$T/k3.log" \
   && ok "resume skips link 1 and resumes link 2 at iteration 20" || { cat "$T/k3.log"; bad "resume point"; }
-MSG="resumed chain = uninterrupted chain (parameters and pool, bit for bit)" check $PY - "$T/k" "$T/a" <<'PY'
+check "resumed chain = uninterrupted chain (parameters and pool, bit for bit)" $PY - "$T/k" "$T/a" <<'PY'
 import sys, h5py, numpy as np
 k, a = sys.argv[1:3]
 for name in ["pools/pool_01.h5", "pools/pool_02.h5"]:
@@ -147,7 +137,7 @@ S3=(--set train.iterations=20 --set train.batch=64 --set chain.pool=300 --set ou
     --set output.checkpoint_every=0 --set output.log_every=10)
 run1 chain "$CFG" --links 2 "${S3[@]}" --out "$T/r1" > "$T/r1.log" 2>&1 || { cat "$T/r1.log"; bad "1-rank chain"; }
 run2 chain "$CFG" --links 2 "${S3[@]}" --out "$T/r2" > "$T/r2.log" 2>&1 || { cat "$T/r2.log"; bad "2-rank chain"; }
-MSG="pool of 2 ranks = pool of 1 rank within 1e-10 (links 1 and 2)" check $PY - "$T" <<'PY'
+check "pool of 2 ranks = pool of 1 rank within 1e-10 (links 1 and 2)" $PY - "$T" <<'PY'
 import sys, h5py, numpy as np
 T = sys.argv[1]
 for k in (0, 1, 2):
@@ -168,5 +158,4 @@ set -e
 [ $s2 = 2 ] && grep -q "reference_pool is set by .proxflow chain" "$T/e2.log" && ok "hand-set reference_pool refused" || { cat "$T/e2.log"; bad "reference_pool"; }
 [ $s3 = 2 ] && grep -q -- "--links" "$T/e3.log" && ok "--links 0 refused" || { cat "$T/e3.log"; bad "--links 0"; }
 
-echo "test_chain: $passes passed, $fails failed"
-[ "$fails" = 0 ]
+pf_finish test_chain

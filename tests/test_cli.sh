@@ -3,19 +3,8 @@
 # samples independent of the rank count, --steps (discretisation invariance), every eval
 # metric finite and the trained flow closer to the data than its reference, info on the
 # three kinds of file, argument and file errors.
-set -euo pipefail
-BIN=${PROXFLOW_BIN:?}
-: "${PROXFLOW_SOURCE_DIR:?}"
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0; passes=0
-ok()   { echo "ok   $*"; passes=$((passes+1)); }
-bad()  { echo "FAIL $*"; fails=$((fails+1)); }
-run1() { timeout -k 10 120 "$BIN" "$@"; }
-run2() { timeout -k 10 120 mpirun -n 2 --oversubscribe "$BIN" "$@"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$(dirname "$0")/lib.sh"
+set -e
 
 # a tiny 2-D run (dim = 2 so that `eval --data circle` fits its flow)
 cat > "$T/tiny.ini" <<INI
@@ -182,5 +171,4 @@ PYEOF
 expect_fail "sample: incomplete checkpoint" "sample: .*bad\.h5: incomplete checkpoint" run2 sample --checkpoint "$T/bad.h5" --n 5 --out "$T/x.h5"
 [ ! -e "$T/x.h5" ] && ok "no output after errors" || bad "output written despite errors"
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+pf_finish

@@ -5,13 +5,7 @@
 # and checks a non-zero exit status and a message on stderr that names the file and
 # says what is wrong.  The HDF5 cases need python3 with h5py (skipped with a note
 # otherwise).  Ends with one successful 1-iteration run on a small IDX file.
-set -u
-BIN=${PROXFLOW_BIN:?PROXFLOW_BIN must point at the proxflow binary}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 \
-       OPENBLAS_NUM_THREADS=1
-T=$(mktemp -d "${TMPDIR:-/tmp}/pf_data_errors_XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail=0
+. "$(dirname "$0")/lib.sh"
 n=0
 
 cat > "$T/run.ini" <<EOF
@@ -39,15 +33,15 @@ expect_error() {
         > "$T/stdout$n" 2> "$T/stderr$n"
     local rc=$?
     if [ $rc -eq 0 ]; then
-        echo "FAIL $name: exit status 0 (expected an error)"; fail=$((fail + 1)); return
+        bad "$name: exit status 0 (expected an error)"; return
     fi
     for p in "${pats[@]}"; do
         if ! grep -qF -- "$p" "$T/stderr$n"; then
-            echo "FAIL $name: stderr lacks '$p':"; sed 's/^/    /' "$T/stderr$n"
-            fail=$((fail + 1)); return
+            bad "$name: stderr lacks '$p':"; sed 's/^/    /' "$T/stderr$n"
+            return
         fi
     done
-    echo "ok   $name (exit $rc): $(grep -m1 'error' "$T/stderr$n")"
+    ok "$name (exit $rc): $(grep -m1 'error' "$T/stderr$n")"
 }
 
 # A valid IDX image file: 20 images of 4 x 4 (magic 0x00000803, big-endian dims).
@@ -127,10 +121,10 @@ fi
 n=$((n + 1))
 if "$BIN" train "$T/run.ini" --set "data.source=$T/good-idx3-ubyte.gz" --out "$T/out$n" \
     > "$T/stdout$n" 2> "$T/stderr$n"; then
-    echo "ok   valid gz IDX trains"
+    ok "valid gz IDX trains"
 else
-    echo "FAIL valid gz IDX: exit status $?"; sed 's/^/    /' "$T/stderr$n"; fail=$((fail + 1))
+    bad "valid gz IDX: exit status $?"; sed 's/^/    /' "$T/stderr$n"
 fi
 
-echo "test_data_errors: $n cases, $fail failed"
-[ $fail -eq 0 ]
+echo "test_data_errors: $n cases, $fails failed"
+[ $fails -eq 0 ]

@@ -15,54 +15,23 @@
 # iteration both runs logged are identical (timings aside), with no duplicates.
 #
 #   tests/test_kill.sh [RANKS...]      (default: 1 2; KILLS=20 SEED=12345 ITERS=300)
-set -uo pipefail
-BIN=${PROXFLOW_BIN:?PROXFLOW_BIN must point at the proxflow binary}
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+. "$(dirname "$0")/lib.sh"
 KILLS=${KILLS:-20}
 RANDOM=${SEED:-12345}
 RANKS=("$@")
 [ ${#RANKS[@]} -gt 0 ] || RANKS=(1 2)
-T=$(mktemp -d "${TMPDIR:-/tmp}/pf_kill_XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fails=0; passes=0
-ok()   { echo "ok   $*"; passes=$((passes+1)); }
-bad()  { echo "FAIL $*"; fails=$((fails+1)); }
 
 ITERS=${ITERS:-300}
-cat > "$T/tiny.ini" <<INI
-[flow]
-steps = 4
-lambda = 0.5
-[potential]
-widths = 16,16
-[discriminator]
-widths = 16,16
-[train]
-iterations = $ITERS
-batch = 24
-n_disc = 2
-seed = 11
-[data]
-source = sphere
-dim = 3
-manifold_dim = 1
-[output]
-log_every = 2
-checkpoint_every = 2
-trajectory_every = 10
-n_traj = 8
-diag_batch = 24
-keep = 3
-INI
+tiny_ini "$T/tiny.ini" train.iterations=$ITERS train.batch=24 train.seed=11 data.dim=3 \
+  output.log_every=2 output.checkpoint_every=2 output.n_traj=8 output.diag_batch=24 output.keep=3
 
-# timeout -k: Open MPI 4.1's mpirun was seen to hang after reporting a rank's SIGKILL
-# ("PMIX ERROR: UNREACHABLE"), ignoring timeout's SIGTERM; the KILL 5 s later ends it
-# and the attempt counts as the kill it was (its log says "signal 9").
+# timeout -k (run_np): Open MPI 4.1's mpirun was seen to hang after reporting a rank's
+# SIGKILL ("PMIX ERROR: UNREACHABLE"), ignoring timeout's SIGTERM; the KILL 5 s later
+# ends it and the attempt counts as the kill it was (its log says "signal 9").
+PF_KILL_AFTER=5
 launch() { # log, np, then proxflow arguments; in the background, its pid in $pid
   local log=$1 np=$2; shift 2
-  if [ "$np" -eq 1 ]; then timeout -k 5 45 "$BIN" "$@" > "$log" 2>&1 &
-  else timeout -k 5 45 mpirun -n "$np" --oversubscribe "$BIN" "$@" > "$log" 2>&1 & fi
+  run_np "$np" 45 "$@" > "$log" 2>&1 &
   pid=$!
 }
 
@@ -187,5 +156,4 @@ with h5py.File(os.path.join(ref, "run.h5"), "r") as a, h5py.File(os.path.join(ru
 PYEOF
 done
 
-echo "test_kill: $passes passed, $fails failed"
-[ $fails -eq 0 ]
+pf_finish test_kill

@@ -12,58 +12,24 @@
 #     must be byte-identical afterwards; fault cases check by hand that the earlier
 #     checkpoints are intact, no incomplete ckpt_*.h5 exists and the run resumes.
 # Case names (C.., L.., D.., K.., O.., R..) are the rows of docs/RELIABILITY.md.
-set -uo pipefail
-BIN=${PROXFLOW_BIN:?PROXFLOW_BIN must point at the proxflow binary}
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-T=$(mktemp -d "${TMPDIR:-/tmp}/pf_rel_XXXXXX")
-trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
-fails=0; passes=0
-ok()  { echo "ok   $*"; passes=$((passes+1)); }
-bad() { echo "FAIL $*"; fails=$((fails+1)); }
+. "$(dirname "$0")/lib.sh"
 cd "$T"
-
-cat > tiny.ini <<INI
-[flow]
-steps = 4
-lambda = 0.5
-[potential]
-widths = 16,16
-[discriminator]
-widths = 16,16
-[train]
-iterations = 10
-batch = 30
-n_disc = 2
-seed = 7
-[data]
-source = sphere
-dim = 4
-manifold_dim = 1
-[output]
-log_every = 5
-checkpoint_every = 5
-trajectory_every = 5
-n_traj = 12
-diag_batch = 30
-keep = 10
-INI
+tiny_ini tiny.ini train.iterations=10 output.trajectory_every=5   # lib.sh's PF_TINY, 10 iterations
 
 # the existing run every "keep" case is run against (checkpoints 5 and 10, run.h5)
-timeout -k 10 120 "$BIN" train tiny.ini --out G > G.log 2>&1 || { cat G.log; echo "FAIL reference run"; exit 1; }
+run_np 1 120 train tiny.ini --out G > G.log 2>&1 || { cat G.log; echo "FAIL reference run"; exit 1; }
 
 snap() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 crashed() { grep -aqE "Segmentation fault|Process received signal|AddressSanitizer|runtime error:|core dumped|Aborted|free\(\)" "$1"; }
 
 NP=1
 run() { # proxflow args... (NP ranks); combined output in $T/out.log, status in $rc
-  if [ "$NP" -eq 1 ]; then timeout -k 10 60 "$BIN" "$@" > out.log 2>&1
-  else timeout -k 10 60 mpirun -n "$NP" --oversubscribe "$BIN" "$@" > out.log 2>&1; fi
+  run_np "$NP" 60 "$@" > out.log 2>&1
   rc=$?
 }
 
-# check NAME WANT_RC PATTERNS(| separated fixed strings): status, message, no crash
-check() {
+# check_run NAME WANT_RC PATTERNS(| separated fixed strings): status, message, no crash
+check_run() {
   local name=$1 want=$2 pats=$3 why=""
   if [ "$rc" -eq 124 ]; then why="hung (timeout)"
   elif crashed out.log; then why="crashed"
@@ -85,17 +51,17 @@ case_() {
   if [ "$mode" = fresh ] || [ "$mode" = both ]; then
     rm -rf F
     run "$@" --out F
-    if check "$name" "$want" "$pats" && [ -e F ]; then bad "$name: left an output directory behind"; ls -R F | head; fi
+    if check_run "$name" "$want" "$pats" && [ -e F ]; then bad "$name: left an output directory behind"; ls -R F | head; fi
   fi
   if [ "$mode" = keep ] || [ "$mode" = both ]; then
     rm -rf W; cp -a G W; snap W > before.sha
     run "$@" --out W --resume latest
-    if check "$name [existing run]" "$want" "$pats"; then
+    if check_run "$name [existing run]" "$want" "$pats"; then
       snap W > after.sha
       cmp -s before.sha after.sha || { bad "$name [existing run]: files changed"; diff before.sha after.sha | head; }
     fi
   fi
-  if [ "$mode" = none ]; then run "$@"; check "$name" "$want" "$pats"; fi
+  if [ "$mode" = none ]; then run "$@"; check_run "$name" "$want" "$pats"; fi
 }
 cfg() { printf "$2" > "$1"; } # cfg FILE CONTENT (printf format)
 
@@ -148,12 +114,12 @@ case_ C24-set-nan 2 "--set flow.T=nan|finite" fresh train tiny.ini --set flow.T=
 echo "== command line (exit 2)"
 case_ L01-unknown-flag 2 "unknown option '--bogus'" both train tiny.ini --bogus
 rm -rf F; run train tiny.ini --out
-check L02-missing-argument 2 "missing value after --out" && [ ! -e F ] || true
+check_run L02-missing-argument 2 "missing value after --out" && [ ! -e F ] || true
 rm -rf F F2; run train tiny.ini --out F --out F2
-check L03-conflicting-out 2 "--out given twice ('F', then 'F2')" && { [ ! -e F ] && [ ! -e F2 ] || bad "L03: created an output directory"; }
+check_run L03-conflicting-out 2 "--out given twice ('F', then 'F2')" && { [ ! -e F ] && [ ! -e F2 ] || bad "L03: created an output directory"; }
 rm -rf W; cp -a G W; snap W > before.sha
 run train tiny.ini --out W --resume latest --resume W/checkpoints/ckpt_00000005.h5
-check L04-conflicting-resume 2 "--resume given twice" && { snap W | cmp -s before.sha - || bad "L04: files changed"; }
+check_run L04-conflicting-resume 2 "--resume given twice" && { snap W | cmp -s before.sha - || bad "L04: files changed"; }
 case_ L05-two-configs 2 "more than one config file" fresh train tiny.ini c01.ini
 case_ L06-no-config 2 "no config file given" none train
 case_ L07-unknown-command 2 "unknown command 'trian'" none trian tiny.ini
@@ -231,11 +197,11 @@ case_ K08-not-a-checkpoint 2 "G/run.h5|not a proxflow checkpoint" fresh train ti
 case_ K09-missing-checkpoint 2 "gone.h5|No such file" fresh train tiny.ini --resume gone.h5
 rm -rf E; mkdir -p E/checkpoints
 run train tiny.ini --out E --resume latest
-check K10-resume-latest-without-checkpoint 2 "--resume latest: no complete checkpoint in E/checkpoints" && { [ -z "$(ls -A E/checkpoints)" ] && [ ! -e E/run.h5 ] || bad "K10: files created"; }
+check_run K10-resume-latest-without-checkpoint 2 "--resume latest: no complete checkpoint in E/checkpoints" && { [ -z "$(ls -A E/checkpoints)" ] && [ ! -e E/run.h5 ] || bad "K10: files created"; }
 # the newest checkpoint damaged after it was written: --resume latest warns and uses the previous one
 rm -rf W; cp -a G W; head -c 5000 G/checkpoints/ckpt_00000010.h5 > W/checkpoints/ckpt_00000010.h5
 run train tiny.ini --out W --resume latest --set train.iterations=12
-check K11-latest-damaged-falls-back 0 "ckpt_00000010.h5 is not a complete, intact checkpoint|resumed from W/checkpoints/ckpt_00000005.h5 at iteration 5"
+check_run K11-latest-damaged-falls-back 0 "ckpt_00000010.h5 is not a complete, intact checkpoint|resumed from W/checkpoints/ckpt_00000005.h5 at iteration 5"
 
 echo "== output"
 touch afile
@@ -250,7 +216,7 @@ else
 fi
 rm -rf W; cp -a G W; snap W > before.sha
 run train tiny.ini --out W
-check O03-existing-run-without-resume 2 "W/run.h5 already exists|--resume latest" && { snap W | cmp -s before.sha - || bad "O03: files changed"; }
+check_run O03-existing-run-without-resume 2 "W/run.h5 already exists|--resume latest" && { snap W | cmp -s before.sha - || bad "O03: files changed"; }
 
 # disk full while a checkpoint is written (injected ENOSPC in its 2nd dataset write:
 # iteration 5's file is complete, iteration 10's fails)
@@ -258,7 +224,7 @@ fault_then_resume() { # NAME FAULT PATTERNS: fault, message, files, resume to th
   local name=$1 fault=$2 pats=$3
   rm -rf R
   PROXFLOW_FAULT=$fault run train tiny.ini --out R
-  check "$name" 1 "$pats" || return
+  check_run "$name" 1 "$pats" || return
   $PY - R G <<'EOF' || { bad "$name: state after the fault"; return; }
 import sys, os, re, h5py, numpy as np
 R, G = sys.argv[1], sys.argv[2]
@@ -297,7 +263,7 @@ fault_then_resume O05-disk-full-run-h5 "output_io#36:fail" "R/run.h5|No space le
 rm -rf R
 timeout -k 10 60 mpirun -n 1 --oversubscribe bash -c "trap '' XFSZ; ulimit -f 100; exec '$BIN' train tiny.ini --out R --set train.iterations=200" > out.log 2>&1
 rc=$?
-if check O06-real-write-failure-file-size-limit 1 "HDF5 error on R/run.h5|failed"; then
+if check_run O06-real-write-failure-file-size-limit 1 "HDF5 error on R/run.h5|failed"; then
   run train tiny.ini --out R --set train.iterations=200 --resume latest
   n=$(ls R/checkpoints | grep -c '^ckpt_.*h5$')
   if [ $rc -eq 0 ] && [ "$n" -ge 1 ] && grep -q "resumed from" out.log; then
@@ -307,13 +273,13 @@ fi
 # one rank's write fails (rank 1 of 2, in a collective checkpoint write): the job ends
 start=$(date +%s)
 rm -rf R; PROXFLOW_FAULT="checkpoint_io@1#3:fail" NP=2 run train tiny.ini --out R
-check O07-disk-full-on-rank-1-only nz "error (rank 1)|.ckpt_00000010.h5.tmp|No space left on device" \
+check_run O07-disk-full-on-rank-1-only nz "error (rank 1)|.ckpt_00000010.h5.tmp|No space left on device" \
   && { [ $(( $(date +%s) - start )) -lt 40 ] || bad "O07: took too long"; } \
   && { [ -e R/checkpoints/ckpt_00000005.h5 ] && [ ! -e R/checkpoints/ckpt_00000010.h5 ] || bad "O07: checkpoint files"; }
 
 echo "== runtime"
 rm -rf R; PROXFLOW_FAULT="potential_loss#7:nan" run train tiny.ini --out R
-check R01-non-finite-potential-loss 3 "non-finite potential loss loss_g (nan) at iteration 7|the last checkpoint is intact" \
+check_run R01-non-finite-potential-loss 3 "non-finite potential loss loss_g (nan) at iteration 7|the last checkpoint is intact" \
   && $PY - <<'EOF' && ok "R01: ckpt 5 kept and equal to the reference run, diagnostics 0 and 5 kept, no ckpt 7" || bad "R01: files after the stop"
 import os, h5py
 assert sorted(os.listdir("R/checkpoints")) == ["ckpt_00000005.h5"], os.listdir("R/checkpoints")
@@ -323,7 +289,7 @@ with h5py.File("R/run.h5") as r:
     assert list(r["diagnostics/iteration"][...]) == [0, 5]
 EOF
 rm -rf R; PROXFLOW_FAULT="disc_loss@1#3:nan" NP=2 run train tiny.ini --out R
-check R02-non-finite-on-rank-1-only 3 "non-finite|at iteration"
+check_run R02-non-finite-on-rank-1-only 3 "non-finite|at iteration"
 # SIGTERM / SIGUSR1: checkpoint at the next iteration boundary, exit 0 (the one 0 here)
 for sig in TERM USR1; do
   rm -rf R
@@ -331,21 +297,21 @@ for sig in TERM USR1; do
   pid=$!
   for _ in $(seq 400); do grep -aq "\[ *5/" out.log 2>/dev/null && break; sleep 0.05; done
   kill -$sig $pid; wait $pid; rc=$?
-  check R03-SIG$sig-checkpoint-and-stop 0 "SIG$sig received: checkpoint|--resume latest" \
+  check_run R03-SIG$sig-checkpoint-and-stop 0 "SIG$sig received: checkpoint|--resume latest" \
     && { ls R/checkpoints | grep -q '^ckpt_.*h5$' || bad "R03: no checkpoint after SIG$sig"; }
 done
 rm -rf R; PROXFLOW_FAULT="run_log@1#3" NP=2 run train tiny.ini --out R
-check R04-error-on-rank-1-mid-run nz "error (rank 1): injected fault at 'run_log'" \
+check_run R04-error-on-rank-1-mid-run nz "error (rank 1): injected fault at 'run_log'" \
   && { [ -e R/checkpoints/ckpt_00000005.h5 ] || bad "R04: ckpt 5 lost"; }
 rm -rf R; PROXFLOW_FAULT="checkpoint_write@1#1:kill" NP=2 run train tiny.ini --out R
-check R05-SIGKILL-of-rank-1-in-a-checkpoint-write nz "" \
+check_run R05-SIGKILL-of-rank-1-in-a-checkpoint-write nz "" \
   && { [ ! -e R/checkpoints/ckpt_00000005.h5 ] || bad "R05: an incomplete ckpt_00000005.h5 is visible"; }
 # more ranks than samples (batch 2 on 3 ranks: one rank has none): supported; the
 # result equals the 1-rank run within the invariance tolerance (SPEC §3)
 rm -rf R1 R3
 NP=1 run train tiny.ini --out R1 --set train.batch=2 --set output.diag_batch=2 --set output.n_traj=2
 NP=3 run train tiny.ini --out R3 --set train.batch=2 --set output.diag_batch=2 --set output.n_traj=2
-check R06-more-ranks-than-samples 0 "on 3 ranks" && $PY - <<'EOF' && ok "R06: 3 ranks, batch 2 = 1 rank within 1e-10" || bad "R06: 3-rank result differs"
+check_run R06-more-ranks-than-samples 0 "on 3 ranks" && $PY - <<'EOF' && ok "R06: 3 ranks, batch 2 = 1 rank within 1e-10" || bad "R06: 3-rank result differs"
 import h5py, numpy as np
 with h5py.File("R1/checkpoints/ckpt_00000010.h5") as a, h5py.File("R3/checkpoints/ckpt_00000010.h5") as b:
     for g in ("potential", "discriminator"):
@@ -353,7 +319,6 @@ with h5py.File("R1/checkpoints/ckpt_00000010.h5") as a, h5py.File("R3/checkpoint
         assert np.max(np.abs(x - y)) <= 1e-10 * max(1.0, np.max(np.abs(x))), g
 EOF
 rm -rf R; NP=3 run train tiny.ini --out R --set train.batch=2 --set output.diag_batch=2 --set output.n_traj=2 "--set=data.source=$T/data.h5:/ok"
-check R07-fewer-data-rows-than-ranks 0 "on 3 ranks"
+check_run R07-fewer-data-rows-than-ranks 0 "on 3 ranks"
 
-echo "test_reliability: $passes passed, $fails failed"
-[ $fails -eq 0 ]
+pf_finish test_reliability

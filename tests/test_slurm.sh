@@ -17,24 +17,14 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "SKIPPED: slurm test needs root"
   exit 77
 fi
-BIN=${PROXFLOW_BIN:?}
-SRC=${PROXFLOW_SOURCE_DIR:?}
+PF_TMP_PARENT=/tmp   # $T: munged (user munge) and the daemons reach their files there
+. "$(dirname "$0")/lib.sh"
 BIN=$(readlink -f "$BIN")
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-
-passes=0 fails=0
-ok()  { echo "ok   $*"; passes=$((passes + 1)); }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-finish() { echo "$passes passed, $fails failed"; [ "$fails" -eq 0 ]; exit $?; }
-
-T=$(mktemp -d /tmp/pf_slurm.XXXXXX)
 chmod 755 "$T"
 PIDS=()   # daemons we started
 JOBS=()   # jobs we submitted
 
-cleanup() {
+pf_cleanup() {  # on exit, before lib.sh removes $T
   set +e
   if [ "${#JOBS[@]}" -gt 0 ] && [ -n "${SLURM_CONF:-}" ]; then
     scancel "${JOBS[@]}" 2> /dev/null
@@ -48,9 +38,7 @@ cleanup() {
     for _ in $(seq 1 50); do kill -0 "$p" 2> /dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2> /dev/null
   done
-  rm -rf "$T"
 }
-trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # ---- packages -----------------------------------------------------------------------
@@ -63,7 +51,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   if ! apt-get install -y --no-install-recommends slurm-wlm munge > "$T/apt.log" 2>&1; then
     apt-get update > "$T/apt.log" 2>&1
     apt-get install -y --no-install-recommends slurm-wlm munge >> "$T/apt.log" 2>&1 ||
-      { tail -20 "$T/apt.log"; bad "apt-get install slurm-wlm munge"; finish; }
+      { tail -20 "$T/apt.log"; bad "apt-get install slurm-wlm munge"; pf_finish; }
   fi
 fi
 ls /usr/lib/*/slurm-wlm/mpi_pmix.so > /dev/null 2>&1 && ok "Slurm has the pmix MPI plugin" ||
@@ -81,7 +69,7 @@ if [ -s "$M/munged.pid" ]; then
   PIDS+=("$(cat "$M/munged.pid")")
   ok "munged started (pid ${PIDS[0]})"
 else
-  cat "$T/munged.err"; bad "munged did not start"; finish
+  cat "$T/munged.err"; bad "munged did not start"; pf_finish
 fi
 
 # ---- slurm.conf -----------------------------------------------------------------------
@@ -138,7 +126,7 @@ if [ "$state" = idle ]; then
   ok "slurmctld and slurmd up, node $host idle"
 else
   echo "sinfo: '$state'"; tail -20 "$T/slurmctld.log" "$T/slurmd.log" "$T/slurmctld.out" "$T/slurmd.out" 2> /dev/null
-  bad "Slurm did not come up"; finish
+  bad "Slurm did not come up"; pf_finish
 fi
 
 # Wait until job $1 has ended (timeout $2 s): a final state (or the record gone) seen
@@ -180,33 +168,22 @@ wait_gone() {
   return 1
 }
 
+# wait_file FILE TRIES INTERVAL: until FILE exists, at most TRIES looks INTERVAL s apart;
+# succeeds if it does
+wait_file() {
+  local i
+  for ((i = 0; i < $2; i++)); do [ -f "$1" ] && return 0; sleep "$3"; done
+  [ -f "$1" ]
+}
+
 W=$T/work
 mkdir -p "$W"
 cd "$W" || exit 1
 
 # ---- 1. a sweep as a job array --------------------------------------------------------
-cat > "$W/tiny.ini" << 'INI'
-[flow]
-steps = 4
-lambda = 0.5
-[potential]
-widths = 16,16
-[discriminator]
-widths = 16,16
-[train]
-iterations = 50
-batch = 64
-n_disc = 2
-seed = 11
-[data]
-source = 8gaussians
-[output]
-log_every = 10
-checkpoint_every = 25
-trajectory_every = 25
-n_traj = 8
-diag_batch = 64
-INI
+tiny_ini "$W/tiny.ini" train.iterations=50 train.batch=64 train.seed=11 data.source=8gaussians -data.dim \
+  -data.manifold_dim output.log_every=10 output.checkpoint_every=25 output.trajectory_every=25 \
+  output.n_traj=8 output.diag_batch=64 -output.keep
 cat > "$W/sweep.ini" << INI
 [sweep]
 base = tiny.ini
@@ -323,11 +300,7 @@ JOBS+=("$pj")
 # the uninterrupted reference, same ranks and threads, outside Slurm
 mpirun -n 2 --oversubscribe --bind-to none "$BIN" train "$W/pre.ini" --out "$W/ref" > "$W/ref.log" 2>&1 &
 ref_pid=$!
-for _ in $(seq 1 240); do
-  [ -f "$W/pre/checkpoints/ckpt_00000100.h5" ] && break
-  sleep 0.5
-done
-if [ -f "$W/pre/checkpoints/ckpt_00000100.h5" ]; then
+if wait_file "$W/pre/checkpoints/ckpt_00000100.h5" 240 0.5; then
   scancel --signal=USR1 "$pj" && ok "SIGUSR1 sent to the steps of job $pj after its first checkpoint" ||
     bad "scancel --signal=USR1 $pj"
 else
@@ -376,10 +349,7 @@ INI
 sj=$(PROXFLOW=$BIN "$SRC/slurm/submit_sweep.sh" "$W/pre_sweep.ini" --ntasks-per-node=2 --cpus-per-task=1 \
        --time=10 --output="$W/pre_sweep-%A_%a.out" 2> /dev/null)
 JOBS+=("$sj")
-for _ in $(seq 1 240); do
-  [ -f "$W/pre_sweep/L=2/checkpoints/ckpt_00000100.h5" ] && break
-  sleep 0.5
-done
+wait_file "$W/pre_sweep/L=2/checkpoints/ckpt_00000100.h5" 240 0.5
 scancel --signal=USR1 "$sj" 2> /dev/null
 wait_gone "$sj" 240 || bad "array job $sj still queued after 240 s"
 slog=$(ls "$W"/pre_sweep-*_0.out 2> /dev/null | head -1)
@@ -406,10 +376,7 @@ JOBS+=("$cj")
 mpirun -n 2 --oversubscribe --bind-to none "$BIN" chain "$W/chain.ini" --out "$W/chain_ref" \
   --set train.iterations=400 --set output.checkpoint_every=50 > "$W/chain_ref.log" 2>&1 &
 cref=$!
-for _ in $(seq 1 480); do
-  [ -f "$W/chain/link_02/checkpoints/ckpt_00000050.h5" ] && break
-  sleep 0.25
-done
+wait_file "$W/chain/link_02/checkpoints/ckpt_00000050.h5" 480 0.25
 scancel --signal=USR1 "$cj" 2> /dev/null
 wait_gone "$cj" 240 || bad "chain job $cj still queued after 240 s"
 wait "$cref" || { bad "reference chain"; cat "$W/chain_ref.log"; }
@@ -431,4 +398,4 @@ if [ "$fails" -gt 0 ]; then
   echo "---- job log"; cat "$log" 2> /dev/null
   echo "---- slurmctld.log"; tail -30 "$T/slurmctld.log"
 fi
-finish
+pf_finish

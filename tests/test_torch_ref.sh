@@ -9,11 +9,10 @@
 # A dump with one gradient entry changed by 1e-7 relative must fail the check, and
 # bench/compare_torch.py must run (one timed iteration of the MLP config).
 # Exits 77 (skipped) only when PyTorch or the MNIST digits are not there.
-set -euo pipefail
-BIN=${PROXFLOW_BIN:?}
-SRC=${PROXFLOW_SOURCE_DIR:?}
+. "$(dirname "$0")/lib.sh"
+set -e
 DATA=${PROXFLOW_DATA_DIR:-$SRC/../shared/data}
-PY=${PROXFLOW_PYTHON:-/usr/bin/python3}  # Debian's, which sees python3-torch
+PY=${PROXFLOW_PYTHON:-$PY}  # Debian's, which sees python3-torch
 REF="$SRC/bench/reference_torch.py"
 if ! $PY -c "import torch" 2>/dev/null; then
   echo "SKIP: PyTorch is not installed for $PY (Debian package python3-torch)"
@@ -24,11 +23,6 @@ if [ ! -r "$DATA/mnist/images-idx3-ubyte.gz" ]; then
   echo "SKIP: $DATA/mnist/images-idx3-ubyte.gz not found (configure with -DPROXFLOW_DATA_DIR=DIR)"
   exit 77
 fi
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-bad() { echo "FAIL $*"; fails=$((fails+1)); }
 
 cat > "$T/mlp.ini" <<INI
 [flow]
@@ -90,10 +84,8 @@ INI
 names=()
 dump() { # ranks config name --set ...
   local np=$1 cfg=$2 name=$3; shift 3
-  local cmd=("$BIN")
-  [ "$np" -gt 1 ] && cmd=(mpirun -n "$np" --oversubscribe "$BIN")
   names+=("$name")
-  timeout -k 10 120 "${cmd[@]}" train "$T/$cfg.ini" --out "$T/run_$name" --dump-state "$T/$name.h5" \
+  run_np "$np" 120 train "$T/$cfg.ini" --out "$T/run_$name" --dump-state "$T/$name.h5" \
     "$@" > "$T/$name.log" 2>&1 && touch "$T/$name.done" &
   [ $(( ${#names[@]} % 10 )) -ne 0 ] || wait
 }
@@ -145,7 +137,7 @@ PYEOF
   if $PY "$REF" check --threads 1 "$T/bad.h5" > "$T/bad.log" 2>&1; then
     bad "a $what gradient changed by 1e-7 passed the check"; cat "$T/bad.log"
   else
-    echo "ok   a $what gradient changed by 1e-7 fails the check: $(grep -m1 'rel .* > ' "$T/bad.log" | sed 's/^ *//')"
+    ok "a $what gradient changed by 1e-7 fails the check: $(grep -m1 'rel .* > ' "$T/bad.log" | sed 's/^ *//')"
   fi
 done
 
@@ -155,7 +147,7 @@ BENCH_BIN=$(dirname "$BIN")/proxflow_bench
 if [ -x "$BENCH_BIN" ]; then
   if (cd "$T" && timeout 120 $PY "$SRC/bench/compare_torch.py" --bench "$BENCH_BIN" "$T/mlp.ini:1:0") \
        > "$T/compare.log" 2>&1 && grep -q '^| mlp | [a-z]* | 1 | ' "$T/compare.log"; then
-    echo "ok   bench/compare_torch.py: $(grep '^| mlp ' "$T/compare.log")"
+    ok "bench/compare_torch.py: $(grep '^| mlp ' "$T/compare.log")"
   else
     bad "bench/compare_torch.py"; cat "$T/compare.log"
   fi

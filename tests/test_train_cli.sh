@@ -2,44 +2,9 @@
 # End-to-end tests of `proxflow train` (SPEC §3-§5): run.h5 layout, bit-exact resume on
 # 1 and 2 ranks, SIGKILL during a checkpoint write, SIGTERM checkpoint-and-exit,
 # an error on one rank only, 1- vs 2-rank trajectories, the four modes, CLI errors.
-set -euo pipefail
-BIN=${PROXFLOW_BIN:?}
-SRC=${PROXFLOW_SOURCE_DIR:?}
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0; passes=0
-ok()   { echo "ok   $*"; passes=$((passes+1)); }
-bad()  { echo "FAIL $*"; fails=$((fails+1)); }
-run1() { timeout -k 10 120 "$BIN" "$@"; }
-run2() { timeout -k 10 120 mpirun -n 2 --oversubscribe "$BIN" "$@"; }
-
-cat > "$T/tiny.ini" <<INI
-[flow]
-steps = 4
-lambda = 0.5
-[potential]
-widths = 16,16
-[discriminator]
-widths = 16,16
-[train]
-iterations = 20
-batch = 30
-n_disc = 2
-seed = 7
-[data]
-source = sphere
-dim = 4
-manifold_dim = 1
-[output]
-log_every = 5
-checkpoint_every = 5
-trajectory_every = 10
-n_traj = 12
-diag_batch = 30
-keep = 10
-INI
+. "$(dirname "$0")/lib.sh"
+set -e
+tiny_ini "$T/tiny.ini"  # lib.sh's PF_TINY: 20 iterations, log and checkpoint every 5, 12 trajectories every 10
 
 # compare two checkpoints' buffers bit for bit
 same_ckpt() {
@@ -187,5 +152,4 @@ expect_err "unknown command 'trian'" trian "$T/tiny.ini"
 expect_err "lambda" train "$T/tiny.ini" --set flow.lambda=-1 --out "$T/x1"
 expect_err "no complete checkpoint" train "$T/tiny.ini" --out "$T/x2" --resume latest
 
-echo "$passes passed, $fails failed"
-[ $fails -eq 0 ]
+pf_finish

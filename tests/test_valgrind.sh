@@ -6,15 +6,9 @@
 # an uninitialised value, no definitely lost block (--errors-for-leak-kinds=definite),
 # with tests/valgrind.supp suppressing only Open MPI / PMIx / hwloc / OpenBLAS frames.
 # Skipped (77) without valgrind.
-set -uo pipefail
-BIN=${PROXFLOW_BIN:?PROXFLOW_BIN must point at the proxflow binary}
-SRC=${PROXFLOW_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+. "$(dirname "$0")/lib.sh"
 command -v valgrind > /dev/null || { echo "valgrind not installed: skipped"; exit 77; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/pf_valgrind_XXXXXX")
-trap 'rm -rf "$T"' EXIT
 cd "$T"
-fails=0
 cat > vg.ini <<INI
 [flow]
 steps = 3
@@ -52,10 +46,10 @@ vg() { # NAME proxflow-args...
   local rc=$?
   local summary; summary=$(grep "ERROR SUMMARY" "$name.vg")
   if [ $rc -eq 0 ] && grep -q "ERROR SUMMARY: 0 errors" "$name.vg"; then
-    echo "ok   $name ($(( $(date +%s) - t0 )) s): ${summary#*== }"
+    ok "$name ($(( $(date +%s) - t0 )) s): ${summary#*== }"
   else
-    echo "FAIL $name: exit $rc, ${summary#*== }"; sed 's/^/     /' "$name.vg" | grep -v "^     ==[0-9]*== *$" | head -n 60
-    tail -n 5 "$name.out"; fails=$((fails + 1))
+    bad "$name: exit $rc, ${summary#*== }"; sed 's/^/     /' "$name.vg" | grep -v "^     ==[0-9]*== *$" | head -n 60
+    tail -n 5 "$name.out"
   fi
 }
 vg train train vg.ini --out run
