@@ -123,7 +123,11 @@ static const pf_key keys[] = {
     K_INT("train", "n_disc", n_disc, 1, GE, "5", "discriminator steps per iteration"),
     K_U64("train", "seed", seed, "1", "seed of the counter-based RNG"),
     K_INT("train", "threads", threads, 0, GE, "0",
-          "OpenMP threads per rank (0 = OMP_NUM_THREADS, or 1 if unset)"),
+          "OpenMP threads per rank (0 = OMP_NUM_THREADS, or else the node's cores divided by "
+          "the ranks on it). They run BLAS, the element-wise loops and the discriminator "
+          "batches' simulations (rows split among threads); for small MLPs (layers <= 128 "
+          "wide) the steps stay on one thread, so there 2 ranks beat 2 threads "
+          "(docs/PERFORMANCE.md)"),
 
     K_STR("data", "source", source, "8gaussians",
           "data: a synthetic set name (e.g. 8gaussians, sphere), FILE.h5:/DATASET, or an "
