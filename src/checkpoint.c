@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <mpi.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,17 +259,8 @@ void pf_checkpoint_write(const pf_trainer *tr, const char *out_dir, char *path, 
 
 /* ---- loading ------------------------------------------------------------------------ */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return 1;
-}
+/* an error message into the caller's buffer; returns 1 */
+#define fail(err, errlen, ...) pf_errorf(1, (err), (errlen), __VA_ARGS__)
 
 /* The crc32 attribute of group g against the bytes of its dataset "buffer", read in
  * the file's own precision: 0 if they agree or the file has no crc32 (written before

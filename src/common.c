@@ -133,3 +133,14 @@ int pf_fault_point(const char *point)
     if (!strcmp(action, "nan") || !strcmp(action, "fail")) return 1;
     pf_die("injected fault at '%s' (PROXFLOW_FAULT=%s)", point, spec);
 }
+
+int pf_errorf(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}

@@ -181,17 +181,8 @@ _Static_assert(sizeof keys / sizeof keys[0] <= PF_CONFIG_MAX_KEYS,
 /* ------------------------------------------------------------------------------------
  * Small helpers */
 
-static int fail(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t n, const char *fmt, ...)
-{
-    if (why && n) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, n, fmt, ap);
-        va_end(ap);
-    }
-    return 1;
-}
+/* an error message into the caller's buffer; returns 1 */
+#define fail(why, n, ...) pf_errorf(1, (why), (n), __VA_ARGS__)
 
 static int is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\f' || ch == '\v'; }
 static char lower(char ch) { return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch; }

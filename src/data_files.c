@@ -39,7 +39,6 @@
 #include <hdf5.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,18 +209,8 @@ static unsigned long be32(const unsigned char *b)
            ((unsigned long)b[2] << 8) | (unsigned long)b[3];
 }
 
-static int idx_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int idx_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return PF_IDX_BAD;
-}
+/* an error message into the caller's buffer; returns PF_IDX_BAD */
+#define idx_fail(err, errlen, ...) pf_errorf(PF_IDX_BAD, (err), (errlen), __VA_ARGS__)
 
 /* include/proxflow/idx.h.  Never dies: the fuzzer (fuzz/fuzz_idx.c) calls it. */
 int pf_idx_parse_header(const unsigned char *buf, size_t len, const char *name,

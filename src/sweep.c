@@ -12,6 +12,7 @@
  * applying them to the base config with pf_config_set, so a sweep accepts exactly
  * what --set accepts; each run's whole config is then checked by pf_config_validate. */
 #include "proxflow/sweep.h"
+#include "proxflow/common.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -26,17 +27,8 @@
 /* ------------------------------------------------------------------------------------
  * Helpers */
 
-static int fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    if (err && n) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, n, fmt, ap);
-        va_end(ap);
-    }
-    return 1;
-}
+/* an error message into the caller's buffer; returns 1 */
+#define fail(err, n, ...) pf_errorf(1, (err), (n), __VA_ARGS__)
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
 

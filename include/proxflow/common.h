@@ -32,6 +32,12 @@ void pf_die_at(const char *file, int line, const char *fmt, ...)
 void pf_fail_collective(int status, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
 
+/* Writes the printf-style message into err [errlen] (if err and errlen) and returns rc:
+ * the one helper of the parsers that report errors into a caller's buffer (config,
+ * sweep, checkpoint loading, IDX headers). */
+int pf_errorf(int rc, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Allocation that never returns NULL (dies with the file and line instead). */
 void *pf_malloc_at(size_t bytes, const char *file, int line);
 void *pf_calloc_at(size_t n, size_t size, const char *file, int line);
