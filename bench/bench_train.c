@@ -181,9 +181,10 @@ int main(int argc, char **argv)
     pf_log("  GEMM peer per layer    phi: dense %.2f conv %.2f, gamma: dense %.2f conv %.2f GFLOP/s "
            "(one rank)\n", d1, c1, d2, c2);
     pf_log("  peak RSS               %.1f MiB (largest rank), %.1f MiB (all ranks)\n", rss_max, rss_sum);
-    pf_log("BENCH ranks=%d threads=%d s_per_it=%.6f sim=%.6f disc=%.6f pot=%.6f reduce=%.6f wait=%.6f "
-           "samples_per_s=%.1f gflops=%.3f gemm_gflops=%.3f ratio=%.3f maxrss_mib=%.1f maxrss_sum_mib=%.1f peak_gflops=%.3f floor_s=%.6f blas_core=%s\n",
-           P, threads, spi, mx[1] / iters, mx[2] / iters, mx[3] / iters, mx[4] / iters, mx[6] / iters,
+    pf_log("BENCH ranks=%d threads=%d batch=%d s_per_it=%.6f sim=%.6f disc=%.6f pot=%.6f reduce=%.6f "
+           "wait=%.6f samples_per_s=%.1f gflops=%.3f gemm_gflops=%.3f ratio=%.3f maxrss_mib=%.1f "
+           "maxrss_sum_mib=%.1f peak_gflops=%.3f floor_s=%.6f blas_core=%s\n",
+           P, threads, cfg.batch, spi, mx[1] / iters, mx[2] / iters, mx[3] / iters, mx[4] / iters, mx[6] / iters,
            cfg.batch / spi, kern, peer_all, kern / peer_all, rss_max, rss_sum, peak_all, floor_s,
            pf_blas_core());
     pf_trainer_free(&tr);

@@ -32,17 +32,6 @@ def bench(cmd, env):
     return dict(kv.split("=", 1) for kv in m.group(1).split())
 
 
-def config_batch(path):
-    sec = None
-    for line in open(path):
-        line = line.split("#")[0].split(";")[0].strip()
-        if line.startswith("["):
-            sec = line.strip("[]").strip()
-        elif sec == "train" and "=" in line and line.split("=")[0].strip() == "batch":
-            return int(line.split("=")[1])
-    return 256  # proxflow's default [train] batch
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("configs", nargs="+", metavar="CONFIG[:ITERATIONS[:WARMUP]]")
@@ -59,15 +48,16 @@ def main():
         cfg = parts[0]
         iters = parts[1] if len(parts) > 1 else "10"
         warm = parts[2] if len(parts) > 2 else "2"
-        b = config_batch(cfg)
         one = [args.bench, cfg, "--iterations", iters, "--warmup", warm]
         many = ["mpirun", "-n", str(R), "--bind-to", "none", "-x", "OMP_NUM_THREADS", "-x",
-                "OPENBLAS_NUM_THREADS"] + one + ["--set", f"train.batch={R * b}"]
+                "OPENBLAS_NUM_THREADS"] + one
         effs, shares, waits = [], [], []
         name = os.path.splitext(os.path.basename(cfg))[0]
+        b = None
         for k in range(args.pairs):
             a = bench(one, env)
-            m = bench(many, env)
+            b = b or int(a["batch"])  # the resolved [train] batch, as proxflow read it
+            m = bench(many + ["--set", f"train.batch={R * b}"], env)
             t1, tR = float(a["s_per_it"]), float(m["s_per_it"])
             eff, share, wait = t1 / tR, float(m["reduce"]) / tR, float(m.get("wait", 0)) / tR
             effs.append(eff)

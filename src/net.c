@@ -432,6 +432,15 @@ static void act_eval(pf_act a, int m, const pf_real *z, pf_real *s, pf_real *ds,
     }
 }
 
+/* da = sigma'(z) dz on the activated columns, dz copied on the `pass` ones: one tangent
+ * row (act_forward, act_forward_tangent). */
+static inline void act_tangent_row(int na, int dim, const pf_real *d1, const pf_real *dz,
+                                   pf_real *da)
+{
+    for (int j = 0; j < na; j++) da[j] = d1[j] * dz[j];
+    for (int j = na; j < dim; j++) da[j] = dz[j];
+}
+
 /* a = sigma(z); da = sigma'(z) dz.  sigma' (and, with tangents, sigma'') of the value
  * rows are kept (D1, D2) so the backward pass does not evaluate the activation again;
  * sigma'' is only needed by a tangent backward.  The last `pass` columns are copied. */
@@ -446,12 +455,7 @@ static void act_forward(const pf_layer *L, int n, int tangent, const pf_real *Z,
         pf_real *d1 = D1 + (size_t)i * dim;
         act_eval(L->act, na, z, a, d1, tangent ? D2 + (size_t)i * dim : NULL);
         for (int j = na; j < dim; j++) a[j] = z[j];
-        if (tangent) {
-            const pf_real *dz = Z + (size_t)(n + i) * dim;
-            pf_real *da = A + (size_t)(n + i) * dim;
-            for (int j = 0; j < na; j++) da[j] = d1[j] * dz[j];
-            for (int j = na; j < dim; j++) da[j] = dz[j];
-        }
+        if (tangent) act_tangent_row(na, dim, d1, Z + (size_t)(n + i) * dim, A + (size_t)(n + i) * dim);
     }
 }
 
@@ -465,10 +469,9 @@ static void act_forward_tangent(const pf_layer *L, int n, const pf_real *Z, pf_r
     const int dim = L->in_dim, na = dim - L->pass;
 #pragma omp parallel for schedule(static) if ((size_t)n * dim > pf_omp_min)
     for (int i = 0; i < n; i++) {
-        const pf_real *d1 = D1 + (size_t)i * dim, *dz = Z + (size_t)(n + i) * dim;
-        pf_real *da = A + (size_t)(n + i) * dim, *d2 = D2 + (size_t)i * dim;
-        for (int j = 0; j < na; j++) da[j] = d1[j] * dz[j];
-        for (int j = na; j < dim; j++) da[j] = dz[j];
+        const pf_real *d1 = D1 + (size_t)i * dim;
+        pf_real *d2 = D2 + (size_t)i * dim;
+        act_tangent_row(na, dim, d1, Z + (size_t)(n + i) * dim, A + (size_t)(n + i) * dim);
         const pf_real *a = A + (size_t)i * dim, *z = Z + (size_t)i * dim;
         switch (L->act) {
         case PF_ACT_TANH:

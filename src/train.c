@@ -268,7 +268,6 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
     pf_net_init_params(&tr->gamma, tr->psi.p, cfg->seed, PF_RNG_INIT_GAMMA);
     alloc_scratch(tr);
     alloc_disc_sim(tr);
-    tr->steps_serial = pf_config_small_mlps(cfg);
 
     if (cfg->f == PF_F_REVERSE_KL) {
         /* f*(s) = -1 - log(-s) needs s = gamma(y) - nu < 0: start nu above every gamma of
@@ -631,7 +630,6 @@ static pf_status steps(pf_trainer *tr)
         pf_status s = pf_disc_step(tr, k);
         if (s.bad) return s;
     }
-    tr->xtd_ready = 0;
     return pf_potential_step(tr);
 }
 
@@ -641,7 +639,7 @@ pf_status pf_train_iteration(pf_trainer *tr)
     /* Small MLPs: OpenBLAS threads every GEMM of the steps (OpenMP build: BLAS threads =
      * OpenMP threads) and loses: 2 threads made bench_2d's steps 1.5x slower than 1.
      * So the steps run on one thread; the threads went to the simulation above. */
-    const int T = omp_get_max_threads(), serial = tr->steps_serial && T > 1;
+    const int T = omp_get_max_threads(), serial = T > 1 && pf_config_small_mlps(&tr->cfg);
     if (serial) omp_set_num_threads(1);
     pf_status s = steps(tr);
     if (serial) omp_set_num_threads(T);

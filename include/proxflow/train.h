@@ -57,9 +57,6 @@ typedef struct {
      * with its own workspace of phi: sim_nets [sim_threads - 1] (thread 0 uses phi). */
     pf_net *sim_nets;
     int sim_threads;
-    /* Small MLPs (pf_config_small_mlps): the discriminator and potential steps run on one
-     * thread, their GEMMs too small for BLAS threads; the threads serve the simulation. */
-    int steps_serial;
 } pf_trainer;
 
 /* Set up (networks, data, initial parameters) from a validated config. */
