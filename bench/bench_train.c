@@ -8,10 +8,10 @@
  *   mpirun -n R proxflow_bench CONFIG.ini [--set section.key=value ...] [--iterations N]
  *          [--warmup W]
  */
-#include "proxflow/blas_info.h"
-#include "proxflow/cli.h"
-#include "proxflow/conv.h"
-#include "proxflow/train.h"
+#include "proxflow/core/blas_info.h"
+#include "proxflow/cli/cli.h"
+#include "proxflow/nn/conv.h"
+#include "proxflow/flow/trainer.h"
 
 #include <cblas.h>
 #include <math.h>

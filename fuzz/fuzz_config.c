@@ -6,7 +6,7 @@
  * survive the round trip through pf_config_to_ini (what checkpoints and run.h5 store,
  * SPEC §4): reloaded on top of the defaults it gives the same settings, else abort(). */
 #include "fuzz_util.h"
-#include "proxflow/config.h"
+#include "proxflow/config/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * whatever the bytes; when it accepts, the header must describe exactly the input
  * (4 + 4 nd + M d bytes) and every converted value must lie in [0, scale]; a rejection
  * must come with a message naming the file.  Else abort(). */
-#include "proxflow/idx.h"
+#include "data/idx.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
  * overrides and config are computed as `proxflow sweep` would, and each run's config
  * must validate (pf_sweep_load promises it), else abort(). */
 #include "fuzz_util.h"
-#include "proxflow/sweep.h"
+#include "proxflow/config/sweep.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,8 +17,8 @@
  *
  * Needs $PROXFLOW_DATA_DIR/mnist/images-idx3-ubyte.gz; without it the test prints SKIP
  * and passes. */
-#include "proxflow/conv.h"
-#include "proxflow/train.h"
+#include "proxflow/nn/conv.h"
+#include "proxflow/flow/trainer.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -4,7 +4,7 @@
  * that file (between the BEGIN/END markers) from the key table in src/config.c. */
 #include "testutil.h"
 
-#include "proxflow/config.h"
+#include "proxflow/config/config.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -7,9 +7,9 @@
  * the conv forward against a direct SAME convolution, im2col/col2im adjointness, the
  * pool tangent following the argmax (ties: first in row-major order), and 1 vs 2
  * OpenMP threads giving bit-identical values and gradients. */
-#include "proxflow/conv.h"
-#include "proxflow/net.h"
-#include "proxflow/rng.h"
+#include "proxflow/nn/conv.h"
+#include "proxflow/nn/net.h"
+#include "proxflow/core/rng.h"
 #include "testutil.h"
 
 #include <math.h>

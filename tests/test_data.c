@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxflow/data.h"
-#include "proxflow/rng.h"
+#include "proxflow/data/data.h"
+#include "proxflow/core/rng.h"
 #include "testutil.h"
 
 #define PI 3.14159265358979323846

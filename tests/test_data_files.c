@@ -23,9 +23,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "proxflow/data.h"
-#include "proxflow/rng.h"
-#include "proxflow/train.h"
+#include "proxflow/data/data.h"
+#include "proxflow/core/rng.h"
+#include "proxflow/flow/trainer.h"
 #include "testutil.h"
 
 static char g_dir[256];

@@ -10,7 +10,7 @@
  * measured 1.2e-5 for sphere on 4 ranks, 2.8e-8 for 8gaussians; Adam's eps: see
  * make_config).
  * Bit-identity of equal rank and thread counts holds in both precisions. */
-#include "proxflow/train.h"
+#include "proxflow/flow/trainer.h"
 #include "testutil.h"
 
 #include <math.h>

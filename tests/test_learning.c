@@ -2,10 +2,10 @@
  * R^8 by a random isometry, mode w1w2, fixed seed.  The mean distance of generated
  * samples to the circle must fall at least 5x below the reference's, and the sliced
  * W1 distance to held-out data at least 3x.  Optional argv[1]: iterations. */
-#include "proxflow/data.h"
-#include "proxflow/metrics.h"
-#include "proxflow/rng.h"
-#include "proxflow/train.h"
+#include "proxflow/data/data.h"
+#include "proxflow/eval/metrics.h"
+#include "proxflow/core/rng.h"
+#include "proxflow/flow/trainer.h"
 #include "testutil.h"
 
 #include <math.h>

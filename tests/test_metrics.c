@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxflow/metrics.h"
-#include "proxflow/rng.h"
+#include "proxflow/eval/metrics.h"
+#include "proxflow/core/rng.h"
 #include "testutil.h"
 
 #define PI 3.14159265358979323846

@@ -1,8 +1,8 @@
 /* Finite-difference proof of every network derivative of SPEC §1.9, for every
  * activation: f and grad_x f; parameter gradients of sum_i w_i f(x_i); and the
  * parameter and input gradients of S = sum_i w_i f(x_i) + c_i grad_x f(x_i) . u_i. */
-#include "proxflow/net.h"
-#include "proxflow/rng.h"
+#include "proxflow/nn/net.h"
+#include "proxflow/core/rng.h"
 #include "testutil.h"
 
 #include <math.h>

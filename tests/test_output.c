@@ -16,8 +16,8 @@
 
 #include <hdf5.h>
 
-#include "proxflow/output.h"
-#include "proxflow/rng.h"
+#include "proxflow/io/output.h"
+#include "proxflow/core/rng.h"
 #include "testutil.h"
 
 static int rank0(void) { return pf_rank() == 0; }

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "proxflow/rng.h"
+#include "proxflow/core/rng.h"
 #include "testutil.h"
 
 static void test_kat(void)

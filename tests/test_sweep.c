@@ -4,7 +4,7 @@
  * file, line and key. */
 #include "testutil.h"
 
-#include "proxflow/sweep.h"
+#include "proxflow/config/sweep.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * the potential-step gradient through a 3-step Euler trajectory with and without the
  * kinetic term, and the discriminator-step gradient with the Lipschitz penalty active,
  * for every f.  Also: the DV term is exact and finite for gamma values of +-1000. */
-#include "proxflow/train.h"
+#include "proxflow/flow/trainer.h"
 #include "testutil.h"
 
 #include <math.h>

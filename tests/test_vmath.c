@@ -10,7 +10,7 @@
  *  - the clone the CPU picks (x86-64-v4 / AVX2 / default, src/vmath.c) gives the same
  *    bits as the baseline build of the same file (compiled again with PF_NO_CLONES and
  *    renamed *_base, tests/CMakeLists.txt), on 4 M arguments. */
-#include "proxflow/vmath.h"
+#include "proxflow/nn/vmath.h"
 #include "testutil.h"
 
 #include <float.h>

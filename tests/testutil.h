@@ -27,7 +27,7 @@ int pf_test_finish(const char *name);
 double pf_relerr(double a, double b, double floor);
 
 /* ---- precision-generic tolerances (pf_real is float with -DPROXFLOW_FLOAT=ON) ---- */
-#include "proxflow/common.h"
+#include "proxflow/core/common.h"
 
 /* A bound on pure roundoff stated for double, scaled to the build's precision:
  * roundoff errors grow linearly with the unit roundoff, so a bound of b in double

@@ -1,0 +1,228 @@
+/* `proxflow eval` (SPEC §5, metrics of SPEC §6.3): generate N samples from a
+ * checkpoint's flow (sharded over the ranks, gathered on rank 0) and compare them
+ * with N held-out data samples; the reference samples they started from are the
+ * baseline.  One `name value` line per metric on rank 0; --json FILE as well. */
+#include "proxflow/cli/cli.h"
+#include "proxflow/eval/metrics.h"
+#include "proxflow/core/rng.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const USAGE =
+    "proxflow eval --checkpoint CKPT [--n N] [--data SPEC] [--steps Nt] [--seed S] [--json FILE]";
+
+#define PF_EVAL_PROJECTIONS 200
+#define PF_EVAL_MAX_METRICS 24
+
+#ifdef PF_USE_FLOAT
+#define PF_MPI_REAL MPI_FLOAT
+#else
+#define PF_MPI_REAL MPI_DOUBLE
+#endif
+
+typedef struct { const char *name; double v; } metric;
+
+/* Gather rows [a, b) of every rank (contiguous blocks in rank order) into all [N x d]
+ * on rank 0. */
+static void gather_rows(const pf_real *mine, int a, int b, int d, pf_real *all)
+{
+    const int P = pf_nranks();
+    int *cnt = pf_malloc(sizeof(int) * P), *dsp = pf_malloc(sizeof(int) * P);
+    int me = (b - a) * d, off = a * d;
+    MPI_Gather(&me, 1, MPI_INT, cnt, 1, MPI_INT, 0, pf_comm());
+    MPI_Gather(&off, 1, MPI_INT, dsp, 1, MPI_INT, 0, pf_comm());
+    MPI_Gatherv(mine, me, PF_MPI_REAL, all, cnt, dsp, PF_MPI_REAL, 0, pf_comm());
+    free(cnt);
+    free(dsp);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median heuristic on the held-out sample alone (at most 1000 evenly strided points),
+ * so the trained and the reference samples are measured with the same kernel. */
+static double median_distance(const pf_real *Y, int m, int d)
+{
+    int p = m > 1000 ? 1000 : m;
+    if (p < 2) return 1.0;
+    size_t np = (size_t)p * (p - 1) / 2, q = 0;
+    double *dist = pf_malloc(np * sizeof *dist);
+    for (int i = 0; i < p; i++) {
+        const pf_real *x = Y + (size_t)((long)i * m / p) * d;
+        for (int k = i + 1; k < p; k++) {
+            const pf_real *y = Y + (size_t)((long)k * m / p) * d;
+            double s = 0;
+            for (int r = 0; r < d; r++) s += ((double)x[r] - y[r]) * ((double)x[r] - y[r]);
+            dist[q++] = sqrt(s);
+        }
+    }
+    qsort(dist, np, sizeof *dist, cmp_double);
+    double med = np % 2 ? dist[np / 2] : 0.5 * (dist[np / 2 - 1] + dist[np / 2]);
+    free(dist);
+    return med > 0 ? med : 1.0;
+}
+
+/* Mean distance to the source's known manifold; NAN when it has none. */
+static double manifold_mean(const pf_data *D, const pf_real *X, int n, int d)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        double e = pf_data_manifold_distance(D, X + (size_t)i * d);
+        if (e < 0) return NAN;
+        s += e;
+    }
+    return n ? s / n : NAN;
+}
+
+static void json_string(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fprintf(fp, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) fprintf(fp, "\\u%04x", (unsigned char)*s);
+        else fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+int pf_cmd_eval(int argc, char **argv)
+{
+    const char *ckpt = NULL, *data = NULL, *json = NULL, *v;
+    long long N = 2000, nt_opt = 0, seed = 0;
+    for (int k = 0; k < argc; k++) {
+        if ((v = pf_cli_option(argc, argv, &k, "--checkpoint", "eval", USAGE))) ckpt = v;
+        else if ((v = pf_cli_option(argc, argv, &k, "--data", "eval", USAGE))) data = v;
+        else if ((v = pf_cli_option(argc, argv, &k, "--json", "eval", USAGE))) json = v;
+        else if ((v = pf_cli_option(argc, argv, &k, "--n", "eval", USAGE)))
+            N = pf_cli_parse_int(v, "--n", 1, 1 << 24, "eval", USAGE);
+        else if ((v = pf_cli_option(argc, argv, &k, "--steps", "eval", USAGE)))
+            nt_opt = pf_cli_parse_int(v, "--steps", 1, 1 << 20, "eval", USAGE);
+        else if ((v = pf_cli_option(argc, argv, &k, "--seed", "eval", USAGE)))
+            seed = pf_cli_parse_int(v, "--seed", 0, (1LL << 62), "eval", USAGE);
+        else if (argv[k][0] == '-') pf_cli_usage_error("eval", USAGE, "unknown option %s", argv[k]);
+        else pf_cli_usage_error("eval", USAGE, "unexpected argument %s", argv[k]);
+    }
+    if (!ckpt) pf_cli_usage_error("eval", USAGE, "--checkpoint is required");
+    if (data && (!*data || strlen(data) >= PF_STR))
+        pf_cli_usage_error("eval", USAGE, "--data must be a non-empty source of < %d characters", PF_STR);
+
+    pf_trainer tr;
+    const int threads = pf_cli_trainer_from_checkpoint(&tr, "eval", ckpt);
+    const int d = tr.d, nt = nt_opt > 0 ? (int)nt_opt : tr.cfg.steps, n = (int)N;
+    if ((long long)n * d > INT_MAX) pf_cli_usage_error("eval", USAGE, "--n %d x d = %d is too large", n, d);
+    const int P = pf_nranks(), r = pf_rank();
+
+    /* the held-out data: the checkpoint's source, or --data with the same sharding */
+    pf_data *D = tr.data, *own = NULL;
+    if (data) {
+        pf_config c2 = tr.cfg;
+        snprintf(c2.source, sizeof c2.source, "%s", data);
+        D = own = pf_data_open(&c2, tr.N, tr.i0, tr.i1);
+        if (pf_data_dim(D) != d)
+            pf_fail_collective(2, "eval: --data %s has dimension %d, the checkpoint's flow %d", data,
+                               pf_data_dim(D), d);
+    }
+    /* the banner goes to stderr: stdout is only `name value` lines */
+    if (r == 0)
+        fprintf(stderr, "proxflow eval: %s (iteration %ld): %d samples, %d steps, data %s, on %d rank%s "
+                "x %d thread%s\n", ckpt, tr.iteration, n, nt, pf_data_name(D), P, P > 1 ? "s" : "",
+                threads, threads > 1 ? "s" : "");
+
+    /* this rank's samples with Nt steps (and their trajectory), and with 2 Nt */
+    int a, b;
+    pf_block(n, r, P, &a, &b);
+    const size_t rows = (size_t)(b > a ? b - a : 1);
+    pf_real *X = pf_malloc(sizeof(pf_real) * rows * d), *X2 = pf_malloc(sizeof(pf_real) * rows * d);
+    pf_real *R = pf_malloc(sizeof(pf_real) * rows * d);
+    pf_real *traj = pf_malloc(sizeof(pf_real) * rows * d * (nt + 1));
+    double st = 0; /* sum over this rank's samples of the straightness */
+    if (b > a) {
+        pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, nt, X, traj);
+        pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, 2 * nt, X2, NULL);
+        pf_trainer_reference(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, R);
+        st = pf_straightness(traj, nt, b - a, d) * (b - a);
+    }
+    free(traj);
+    if (P > 1) MPI_Allreduce(MPI_IN_PLACE, &st, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
+
+    const size_t all = r == 0 ? (size_t)n * d : 1;
+    pf_real *AX = pf_malloc(sizeof(pf_real) * all), *AX2 = pf_malloc(sizeof(pf_real) * all),
+            *AR = pf_malloc(sizeof(pf_real) * all);
+    gather_rows(X, a, b, d, AX);
+    gather_rows(X2, a, b, d, AX2);
+    gather_rows(R, a, b, d, AR);
+    free(X);
+    free(X2);
+    free(R);
+
+    int status = 0;
+    char msg[PF_STR + 200] = "";
+    if (r == 0) {
+        pf_real *Y = pf_malloc(sizeof(pf_real) * (size_t)n * d);
+        pf_data_heldout(D, n, Y);
+        const uint64_t ms = tr.cfg.seed; /* the same projections for every comparison */
+        const double bw = median_distance(Y, n, d);
+        metric m[PF_EVAL_MAX_METRICS];
+        int k = 0;
+        m[k++] = (metric){"iteration", (double)tr.iteration};
+        m[k++] = (metric){"n", n};
+        m[k++] = (metric){"steps", nt};
+        m[k++] = (metric){"sliced_w1", pf_sliced_w1(AX, n, Y, n, d, PF_EVAL_PROJECTIONS, ms)};
+        m[k++] = (metric){"sliced_w1_reference", pf_sliced_w1(AR, n, Y, n, d, PF_EVAL_PROJECTIONS, ms)};
+        m[k++] = (metric){"mmd2", pf_mmd2_gaussian(AX, n, Y, n, d, bw)};
+        m[k++] = (metric){"mmd2_reference", pf_mmd2_gaussian(AR, n, Y, n, d, bw)};
+        m[k++] = (metric){"mmd_bandwidth", bw};
+        double md = manifold_mean(D, AX, n, d);
+        if (!isnan(md)) {
+            m[k++] = (metric){"manifold_distance", md};
+            m[k++] = (metric){"manifold_distance_reference", manifold_mean(D, AR, n, d)};
+            m[k++] = (metric){"manifold_distance_heldout", manifold_mean(D, Y, n, d)};
+        }
+        m[k++] = (metric){"straightness", st / n};
+        m[k++] = (metric){"step_rms_difference", pf_rms_difference(AX, AX2, n, d)};
+        m[k++] = (metric){"step_mean_abs_difference", pf_mean_abs_difference(AX, AX2, n, d)};
+        free(Y);
+
+        for (int q = 0; q < k; q++) printf("%s %.10g\n", m[q].name, m[q].v);
+        fflush(stdout);
+        if (json) {
+            FILE *fp = fopen(json, "w");
+            if (!fp) {
+                snprintf(msg, sizeof msg, "eval: cannot write %s: %s", json, strerror(errno));
+                status = 2;
+            } else {
+                fputs("{\n  \"checkpoint\": ", fp);
+                json_string(fp, ckpt);
+                fputs(",\n  \"data\": ", fp);
+                json_string(fp, pf_data_name(D));
+                for (int q = 0; q < k; q++) {
+                    fprintf(fp, ",\n  \"%s\": ", m[q].name);
+                    if (isfinite(m[q].v)) fprintf(fp, "%.17g", m[q].v);
+                    else fputs("null", fp);
+                }
+                fputs("\n}\n", fp);
+                if (fclose(fp)) {
+                    snprintf(msg, sizeof msg, "eval: cannot write %s: %s", json, strerror(errno));
+                    status = 2;
+                }
+            }
+        }
+    }
+    MPI_Bcast(&status, 1, MPI_INT, 0, pf_comm());
+    free(AX);
+    free(AX2);
+    free(AR);
+    if (own) pf_data_close(own);
+    pf_trainer_free(&tr);
+    if (status) pf_fail_collective(status, "%s", msg);
+    return 0;
+}

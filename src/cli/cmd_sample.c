@@ -1,0 +1,230 @@
+/* `proxflow sample` (SPEC §5): push fresh reference samples through a checkpoint's
+ * flow and write them with parallel HDF5 (SPEC §4 conventions: MPI-IO on pf_comm(),
+ * every rank its own rows in collective transfers, ranks with no rows select none).
+ *
+ * Sample i is reference draw i of (PF_RNG_SAMPLE, iteration = --seed) under the run's
+ * [train] seed, so the output does not depend on the rank or thread count, and
+ * --seed 0 with n = diag_batch reproduces run.h5's /samples.  Layout: docs/COMMANDS.md. */
+#include "proxflow/cli/cli.h"
+#include "core/h5util.h"
+#include "proxflow/io/output.h"
+#include "proxflow/core/rng.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef PF_GIT_COMMIT
+#define PF_GIT_COMMIT "unknown"
+#endif
+
+static const char *const USAGE =
+    "proxflow sample --checkpoint CKPT --n N [--steps Nt] [--seed S] [--trajectories] --out FILE.h5";
+
+/* Reals generated per round and rank (bounds memory for any N; SPEC §3 scale). */
+#define PF_SAMPLE_ROUND_REALS (1u << 24)
+
+/* Any HDF5 failure after the file exists: pf_die naming the file (every rank sees
+ * the same collective failure, and MPI_Abort ends them all).  Attributes are written
+ * with pf_h5_attr_* (h5util.h), which die the same way through PF_H5CHECK. */
+#define H5OK(x) h5ok((int64_t)(x), #x, path, __LINE__)
+static int64_t h5ok(int64_t r, const char *expr, const char *path, int line)
+{
+    if (r < 0) pf_die_at(__FILE__, line, "sample: HDF5 error on %s: %s failed", path, expr);
+    return r;
+}
+
+static hid_t f32_dataset(hid_t f, const char *name, int rank, const hsize_t *dims, const char *path)
+{
+    hid_t sp = H5OK(H5Screate_simple(rank, dims, NULL));
+    hid_t dcpl = H5OK(H5Pcreate(H5P_DATASET_CREATE));
+    H5OK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    H5OK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+    hid_t ds = H5OK(H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    H5OK(H5Pclose(dcpl));
+    H5OK(H5Sclose(sp));
+    return ds;
+}
+
+/* Collective write of rows [r0, r0 + n) along `axis` of a float32 dataset (all of the
+ * other dimensions) from pf_real buf laid out as that block; n == 0 selects none. */
+static void write_rows(hid_t ds, hid_t dxpl, int rank, const hsize_t *dims, int axis, hsize_t r0,
+                       hsize_t n, const pf_real *buf, const char *path)
+{
+    hsize_t start[3] = {0, 0, 0}, count[3];
+    size_t cnt = 1;
+    for (int k = 0; k < rank; k++) {
+        count[k] = k == axis ? n : dims[k];
+        cnt *= (size_t)count[k];
+    }
+    start[axis] = r0;
+    float *f = pf_malloc(sizeof(float) * (cnt ? cnt : 1));
+    for (size_t q = 0; q < cnt; q++) f[q] = (float)buf[q];
+    hid_t fs = H5OK(H5Dget_space(ds)), ms;
+    if (n > 0) {
+        H5OK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL));
+        ms = H5OK(H5Screate_simple(rank, count, NULL));
+    } else {
+        const hsize_t one = 1;
+        H5OK(H5Sselect_none(fs));
+        ms = H5OK(H5Screate_simple(1, &one, NULL));
+        H5OK(H5Sselect_none(ms));
+    }
+    H5OK(H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, dxpl, f));
+    H5OK(H5Sclose(ms));
+    H5OK(H5Sclose(fs));
+    free(f);
+}
+
+int pf_cmd_sample(int argc, char **argv)
+{
+    const char *ckpt = NULL, *out = NULL, *v;
+    long long N = 0, nt_opt = 0, seed = 0;
+    int want_traj = 0;
+    for (int k = 0; k < argc; k++)
+        if (!strcmp(argv[k], "--chain") || !strncmp(argv[k], "--chain=", 8))
+            return pf_chain_sample(argc, argv); /* through the links of a chain (SPEC §8) */
+    for (int k = 0; k < argc; k++) {
+        if ((v = pf_cli_option(argc, argv, &k, "--checkpoint", "sample", USAGE))) ckpt = v;
+        else if ((v = pf_cli_option(argc, argv, &k, "--out", "sample", USAGE))) out = v;
+        else if ((v = pf_cli_option(argc, argv, &k, "--n", "sample", USAGE)))
+            N = pf_cli_parse_int(v, "--n", 1, 1LL << 40, "sample", USAGE);
+        else if ((v = pf_cli_option(argc, argv, &k, "--steps", "sample", USAGE)))
+            nt_opt = pf_cli_parse_int(v, "--steps", 1, 1 << 20, "sample", USAGE);
+        else if ((v = pf_cli_option(argc, argv, &k, "--seed", "sample", USAGE)))
+            seed = pf_cli_parse_int(v, "--seed", 0, (1LL << 62), "sample", USAGE);
+        else if (!strcmp(argv[k], "--trajectories")) want_traj = 1;
+        else if (argv[k][0] == '-') pf_cli_usage_error("sample", USAGE, "unknown option %s", argv[k]);
+        else pf_cli_usage_error("sample", USAGE, "unexpected argument %s", argv[k]);
+    }
+    if (!ckpt) pf_cli_usage_error("sample", USAGE, "--checkpoint is required");
+    if (!N) pf_cli_usage_error("sample", USAGE, "--n is required");
+    if (!out) pf_cli_usage_error("sample", USAGE, "--out is required");
+    if (N > 0x7fffffffLL) pf_cli_usage_error("sample", USAGE, "--n %lld exceeds 2^31-1", N);
+
+    pf_trainer tr;
+    const int threads = pf_cli_trainer_from_checkpoint(&tr, "sample", ckpt);
+    const int d = tr.d, nt = nt_opt > 0 ? (int)nt_opt : tr.cfg.steps;
+    const int P = pf_nranks(), r = pf_rank();
+    int j0, j1;
+    pf_block((int)N, r, P, &j0, &j1);
+    pf_log("proxflow sample: %s (iteration %ld): %lld samples, d = %d, %d steps (h = %g), "
+           "stream %lld, on %d rank%s x %d thread%s -> %s\n",
+           ckpt, tr.iteration, N, d, nt, tr.cfg.T / nt, seed, P, P > 1 ? "s" : "", threads,
+           threads > 1 ? "s" : "", out);
+
+    /* Written to OUT.tmp and renamed when complete: OUT is never half-written. */
+    char path[PF_STR + 64];
+    if (snprintf(path, sizeof path, "%s.tmp", out) >= (int)sizeof path)
+        pf_cli_usage_error("sample", USAGE, "--out path too long");
+    H5E_auto2_t efn;
+    void *edata;
+    H5Eget_auto2(H5E_DEFAULT, &efn, &edata);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = H5OK(H5Pcreate(H5P_FILE_ACCESS));
+    H5OK(H5Pset_fapl_mpio(fapl, pf_comm(), MPI_INFO_NULL));
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5OK(H5Pclose(fapl));
+    int bad = f < 0;
+    if (P > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
+    if (bad) pf_fail_collective(2, "sample: cannot create %s (does the directory exist and is it writable?)", path);
+    hid_t dxpl = H5OK(H5Pcreate(H5P_DATASET_XFER));
+    H5OK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+
+    const hsize_t d2[2] = {(hsize_t)N, (hsize_t)d};
+    const hsize_t d3[3] = {(hsize_t)nt + 1, (hsize_t)N, (hsize_t)d};
+    hid_t ds_s = f32_dataset(f, "samples", 2, d2, path);
+    hid_t ds_r = f32_dataset(f, "reference", 2, d2, path);
+    hid_t ds_t = want_traj ? f32_dataset(f, "trajectories", 3, d3, path) : -1;
+
+    /* Rounds of at most `chunk` rows per rank; the round count is the same on every
+     * rank (collective writes), a rank past its block writes nothing. */
+    const size_t per_row = (size_t)d * (want_traj ? (size_t)nt + 3 : 2);
+    int chunk = (int)(PF_SAMPLE_ROUND_REALS / per_row);
+    if (chunk < 1) chunk = 1;
+    const int most = (int)((N + P - 1) / P);
+    const int rounds = (most + chunk - 1) / chunk;
+    const int cap = chunk < most ? chunk : most;
+    pf_real *X = pf_malloc(sizeof(pf_real) * (size_t)(cap ? cap : 1) * d);
+    pf_real *R = pf_malloc(sizeof(pf_real) * (size_t)(cap ? cap : 1) * d);
+    pf_real *traj = want_traj ? pf_malloc(sizeof(pf_real) * (size_t)(cap ? cap : 1) * d * (nt + 1)) : NULL;
+    for (int q = 0; q < rounds; q++) {
+        int a = j0 + q * chunk, b = a + chunk;
+        if (a > j1) a = j1;
+        if (b > j1) b = j1;
+        const int n = b - a;
+        if (n > 0) {
+            pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, nt, X, traj);
+            pf_trainer_reference(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, R);
+        }
+        write_rows(ds_s, dxpl, 2, d2, 0, (hsize_t)a, (hsize_t)n, X, path);
+        write_rows(ds_r, dxpl, 2, d2, 0, (hsize_t)a, (hsize_t)n, R, path);
+        if (want_traj) write_rows(ds_t, dxpl, 3, d3, 1, (hsize_t)a, (hsize_t)n, traj, path);
+    }
+    free(X);
+    free(R);
+    free(traj);
+
+    /* attributes: identical on every rank (parallel HDF5 metadata rule) */
+    char now[32] = "";
+    if (r == 0) {
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    MPI_Bcast(now, sizeof now, MPI_CHAR, 0, pf_comm());
+    char *ini = pf_config_to_ini(&tr.cfg);
+    if (!ini) pf_die("out of memory formatting the configuration");
+    pf_h5_attr_str(f, "program", "proxflow", PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "kind", "samples", PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "version", PF_VERSION, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "git_commit", PF_GIT_COMMIT, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "created", now, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "checkpoint", ckpt, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "iteration", tr.iteration, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "n", N, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "data_dim", d, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "steps", nt, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_f64(f, "T", tr.cfg.T, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_f64(f, "h", tr.cfg.T / nt, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_f64(f, "lambda", tr.cfg.lambda, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "mode", pf_mode_name(tr.cfg.mode), PF_H5_ATTR_NEW, path);
+    pf_h5_attr_u64(f, "seed", (unsigned long long)tr.cfg.seed, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "sample_stream", seed, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "ranks", P, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "threads", threads, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "precision", PF_REAL_NAME, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "config", ini, PF_H5_ATTR_NEW, path);
+    free(ini);
+    pf_h5_attr_str(ds_s, "meaning", "x^Nt: the reference samples pushed through the flow",
+                   PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(ds_r, "meaning", "x^0: reference draws (PF_RNG_SAMPLE, iteration = sample_stream)",
+                   PF_H5_ATTR_NEW, path);
+    H5OK(H5Dclose(ds_s));
+    H5OK(H5Dclose(ds_r));
+    if (want_traj) {
+        pf_h5_attr_str(ds_t, "meaning", "[k, i, :] = x^k of sample i", PF_H5_ATTR_NEW, path);
+        H5OK(H5Dclose(ds_t));
+    }
+    H5OK(H5Pclose(dxpl));
+    H5OK(H5Fclose(f));
+    H5Eset_auto2(H5E_DEFAULT, efn, edata);
+    MPI_Barrier(pf_comm());
+    bad = 0;
+    char msg[PF_STR + 200] = "";
+    if (r == 0 && rename(path, out)) {
+        snprintf(msg, sizeof msg, "sample: cannot rename %s to %s: %s", path, out, strerror(errno));
+        bad = 1;
+    }
+    MPI_Bcast(&bad, 1, MPI_INT, 0, pf_comm());
+    if (bad) pf_fail_collective(2, "%s", msg);
+    pf_log("wrote %s: /samples, /reference [%lld, %d]%s\n", out, N, d,
+           want_traj ? ", /trajectories" : "");
+    pf_trainer_free(&tr);
+    return 0;
+}
