@@ -312,10 +312,10 @@ static void test_small_files(void)
     check_source("h5 v1 uint8", src, 0, 1.0, v1, V1_M, 1, 0, 0, 0);
     free(v1);
 
-    CHECK(!pf_data_source_is_file("moons") && !pf_data_source_is_file("sphere") &&
-              pf_data_source_is_file("a/b") && pf_data_source_is_file("x.h5:/d") &&
-              !pf_data_source_is_file("no_such_name_xyz"),
-          "pf_data_source_is_file");
+    CHECK(!pf_config_source_is_file("moons") && !pf_config_source_is_file("sphere") &&
+              pf_config_source_is_file("a/b") && pf_config_source_is_file("x.h5:/d") &&
+              !pf_config_source_is_file("no_such_name_xyz"),
+          "pf_config_source_is_file");
 }
 
 /* ------------------------------------------------------------------- real MNIST ---- */

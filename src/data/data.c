@@ -72,11 +72,7 @@ typedef enum {
     K_SWISSROLL3D
 } pf_kind;
 
-/* Same order as pf_kind from K_8GAUSSIANS on. */
-const char *const pf_synthetic_names[] = {"8gaussians", "checkerboard", "moons",
-                                          "swissroll",  "circles",      "sphere",
-                                          "circle",     "torus",        "swissroll3d",
-                                          NULL};
+/* pf_kind from K_8GAUSSIANS on is the order of pf_synthetic_names (src/config/keys.c). */
 
 struct pf_data {
     char name[PF_STR];
@@ -341,7 +337,7 @@ pf_data *pf_data_open(const pf_config *c, int N, int i0, int i1)
 {
     const char *src = c->source;
     check_block(src, N, i0, i1);
-    if (looks_like_file(src) || pf_data_source_is_file(src))
+    if (looks_like_file(src) || pf_config_source_is_file(src))
         return pf_data_open_file(c, N, i0, i1); /* src/data_files.c (SPEC §6.1) */
     int idx = -1;
     for (int k = 0; pf_synthetic_names[k]; k++)

@@ -79,15 +79,6 @@ static int split_h5(const char *src, char *file, size_t flen, char *dset, size_t
     return 1;
 }
 
-int pf_data_source_is_file(const char *src)
-{
-    for (int k = 0; pf_synthetic_names[k]; k++)
-        if (strcmp(src, pf_synthetic_names[k]) == 0) return 0;
-    if (strchr(src, '/') || strchr(src, '.')) return 1; /* a path: never a synthetic name */
-    struct stat sb;
-    return stat(src, &sb) == 0 && !S_ISDIR(sb.st_mode);
-}
-
 /* The file must exist and be a regular file (or a link to one). */
 static void check_file(const char *src, const char *path)
 {

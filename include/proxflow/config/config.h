@@ -93,7 +93,8 @@ int pf_config_load(pf_config *c, const char *path, char *err, size_t errlen);
 /* Apply one "section.key=value" override (from --set); errors name the option. */
 int pf_config_set(pf_config *c, const char *assignment, char *err, size_t errlen);
 
-/* Cross-key validation (ranges that involve several keys); 0 if valid. */
+/* Validation of the whole config: every key's range, the [data] source (a synthetic
+ * name or a file), and the checks that involve several keys; 0 if valid. */
 int pf_config_validate(const pf_config *c, char *err, size_t errlen);
 
 /* 1 if both networks are MLPs whose hidden layers are all at most 128 wide (their GEMMs
@@ -112,6 +113,13 @@ void pf_config_visit(const pf_config *c, pf_config_visit_fn fn, void *user);
  * Markdown tables, generated from the same key table as the parser; malloc'd.
  * docs/CONFIG.md embeds it (tests/test_config.c checks they agree). */
 char *pf_config_reference_md(void);
+
+/* The synthetic data sets [data] source may name (NULL-terminated; SPEC §6.1). */
+extern const char *const pf_synthetic_names[];
+/* 1 if a [data] source names a file (FILE.h5:/DATASET, an IDX file, any path) rather
+ * than a synthetic set; the file itself is opened, and its errors named, by the data
+ * module. */
+int pf_config_source_is_file(const char *src);
 
 /* Names of the enums (for printing). */
 const char *pf_mode_name(pf_mode m);

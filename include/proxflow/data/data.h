@@ -42,9 +42,6 @@ double pf_data_manifold_distance(const pf_data *D, const pf_real *x);
 void pf_reference_draw(const pf_config *c, int d, uint64_t iteration, uint32_t purpose,
                        int i0, int i1, pf_real *X);
 
-/* Names of the synthetic sources, NULL-terminated (for docs and errors). */
-extern const char *const pf_synthetic_names[];
-
 /* ---- Row sources (SPEC §3) ---------------------------------------------------------
  * A rank owning batch columns [i0, i1) of N holds the rows j of an M-row data set with
  * (j mod N) in [i0, i1), stored in ascending j: the layout of one strided HDF5
@@ -95,9 +92,5 @@ const double *pf_data_isometry(const pf_data *D, int *m);
  * (HDF5: one collective strided-hyperslab read on pf_comm(), so every rank of
  * pf_comm() must call it).  Errors die naming the file (dataset, row). */
 pf_data *pf_data_open_file(const pf_config *c, int N, int i0, int i1);
-
-/* Whether a source string that is not a synthetic name is a file source: it contains
- * '/' or '.', or names an existing file.  Synthetic names are never files. */
-int pf_data_source_is_file(const char *src);
 
 #endif
