@@ -30,12 +30,6 @@
 #define PF_GIT_COMMIT "unknown"
 #endif
 
-#ifdef PF_USE_FLOAT
-#define PF_MPI_REAL MPI_FLOAT
-#else
-#define PF_MPI_REAL MPI_DOUBLE
-#endif
-
 static const char *const USAGE =
     "proxflow chain CONFIG.ini [--links K] [--set section.key=value ...] [--out DIR] [--resume]";
 static const char *const SAMPLE_USAGE =
@@ -100,17 +94,10 @@ static double pool_sliced_w1(pf_trainer *tr, const pf_real *X, long M)
 {
     const int d = tr->d, P = pf_nranks();
     const long m = M < 2000 ? M : 2000;
-    int *cnt = pf_malloc(sizeof(int) * P), *off = pf_malloc(sizeof(int) * P);
-    for (int r = 0; r < P; r++) {
-        int ra, rb;
-        pf_block((int)M, r, P, &ra, &rb);
-        long lo = ra, hi = rb < m ? rb : m;
-        cnt[r] = hi > lo ? (int)((hi - lo) * d) : 0;
-        off[r] = (int)(lo * d);
-    }
-    const int mine = cnt[pf_rank()];
+    int a, b;
+    pf_block((int)M, pf_rank(), P, &a, &b);
     pf_real *all = pf_rank() == 0 ? pf_malloc(sizeof(pf_real) * (size_t)m * d) : NULL;
-    MPI_Gatherv(X, mine, PF_MPI_REAL, all, cnt, off, PF_MPI_REAL, 0, pf_comm());
+    pf_gather_rows(X, a, b, d, m, all);
     double sw = 0;
     if (pf_rank() == 0) {
         pf_real *Y = pf_malloc(sizeof(pf_real) * (size_t)m * d);
@@ -120,8 +107,6 @@ static double pool_sliced_w1(pf_trainer *tr, const pf_real *X, long M)
     }
     MPI_Bcast(&sw, 1, MPI_DOUBLE, 0, pf_comm());
     free(all);
-    free(cnt);
-    free(off);
     return sw;
 }
 

@@ -20,27 +20,7 @@ static const char *const USAGE =
 #define PF_EVAL_PROJECTIONS 200
 #define PF_EVAL_MAX_METRICS 24
 
-#ifdef PF_USE_FLOAT
-#define PF_MPI_REAL MPI_FLOAT
-#else
-#define PF_MPI_REAL MPI_DOUBLE
-#endif
-
 typedef struct { const char *name; double v; } metric;
-
-/* Gather rows [a, b) of every rank (contiguous blocks in rank order) into all [N x d]
- * on rank 0. */
-static void gather_rows(const pf_real *mine, int a, int b, int d, pf_real *all)
-{
-    const int P = pf_nranks();
-    int *cnt = pf_malloc(sizeof(int) * P), *dsp = pf_malloc(sizeof(int) * P);
-    int me = (b - a) * d, off = a * d;
-    MPI_Gather(&me, 1, MPI_INT, cnt, 1, MPI_INT, 0, pf_comm());
-    MPI_Gather(&off, 1, MPI_INT, dsp, 1, MPI_INT, 0, pf_comm());
-    MPI_Gatherv(mine, me, PF_MPI_REAL, all, cnt, dsp, PF_MPI_REAL, 0, pf_comm());
-    free(cnt);
-    free(dsp);
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -157,9 +137,9 @@ int pf_cmd_eval(int argc, char **argv)
     const size_t all = r == 0 ? (size_t)n * d : 1;
     pf_real *AX = pf_malloc(sizeof(pf_real) * all), *AX2 = pf_malloc(sizeof(pf_real) * all),
             *AR = pf_malloc(sizeof(pf_real) * all);
-    gather_rows(X, a, b, d, AX);
-    gather_rows(X2, a, b, d, AX2);
-    gather_rows(R, a, b, d, AR);
+    pf_gather_rows(X, a, b, d, n, AX);
+    pf_gather_rows(X2, a, b, d, n, AX2);
+    pf_gather_rows(R, a, b, d, n, AR);
     free(X);
     free(X2);
     free(R);

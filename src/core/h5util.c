@@ -2,6 +2,7 @@
  * module that reads or writes HDF5 (include/proxflow/h5util.h). */
 #include "core/h5util.h"
 #include "proxflow/core/common.h"
+#include "proxflow/core/fault.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -45,12 +45,6 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#ifdef PF_USE_FLOAT
-#define PF_H5_REAL H5T_NATIVE_FLOAT
-#else
-#define PF_H5_REAL H5T_NATIVE_DOUBLE
-#endif
-
 /* Largest element count we accept (keeps every size product far from overflow). */
 #define PF_MAX_ELEMS (1LL << 50)
 

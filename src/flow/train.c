@@ -3,6 +3,7 @@
  * parallel model of §3: each rank works on its block [i0, i1) of the global batch,
  * every loss is a global-batch quantity, gradients are summed by one all-reduce. */
 #include "proxflow/flow/trainer.h"
+#include "proxflow/core/fault.h"
 #include "proxflow/flow/simulate.h"
 #include "proxflow/io/pool.h"
 #include "proxflow/core/rng.h"
@@ -19,13 +20,6 @@ const char *const pf_diag_names[PF_DIAG_COUNT] = {
     "iteration", "wall_s", "loss_d", "loss_g", "divergence", "divergence_half_step", "kinetic",
     "hj_residual", "hj_terminal", "lipschitz_max", "grad_norm_phi", "grad_norm_gamma",
     "seconds_per_iteration", "samples_per_second", "penalty", "nu"};
-
-void pf_block(int n, int r, int P, int *a, int *b)
-{
-    int base = n / P, rem = n % P;
-    *a = r * base + (r < rem ? r : rem);
-    *b = *a + base + (r < rem ? 1 : 0);
-}
 
 /* Sums and maxima over all ranks (small loss statistics, SPEC §3). */
 static void sum_all(double *v, int n)

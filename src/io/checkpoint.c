@@ -9,6 +9,7 @@
  * refuses, with a message naming the file, anything that is not a complete checkpoint
  * of the same shapes.  Layout: docs/OUTPUT.md. */
 #include "proxflow/io/output.h"
+#include "proxflow/core/fault.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,14 +29,6 @@
 #endif
 
 #define PF_PATH_MAX (PF_STR + 64)
-
-#ifdef PF_USE_FLOAT
-#define PF_H5_NATIVE H5T_NATIVE_FLOAT
-#define PF_H5_FILE H5T_IEEE_F32LE
-#else
-#define PF_H5_NATIVE H5T_NATIVE_DOUBLE
-#define PF_H5_FILE H5T_IEEE_F64LE
-#endif
 
 #include "core/h5util.h"
 
@@ -79,13 +72,13 @@ static void write_net(hid_t f, hid_t dxpl, const char *name, const pf_params *P,
     hid_t dcpl = PF_H5CHECK(H5Pcreate(H5P_DATASET_CREATE));
     PF_H5CHECK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
     PF_H5CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
-    hid_t ds = PF_H5CHECK(H5Dcreate2(g, "buffer", PF_H5_FILE, fs, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    hid_t ds = PF_H5CHECK(H5Dcreate2(g, "buffer", PF_H5_REAL_FILE, fs, H5P_DEFAULT, dcpl, H5P_DEFAULT));
     hid_t ms = PF_H5CHECK(H5Screate_simple(1, &n4, NULL));
     if (pf_rank() != 0) {
         PF_H5CHECK(H5Sselect_none(fs));
         PF_H5CHECK(H5Sselect_none(ms));
     }
-    PF_H5CHECK(pf_h5_write("checkpoint_io", ds, PF_H5_NATIVE, ms, fs, dxpl, P->buf));
+    PF_H5CHECK(pf_h5_write("checkpoint_io", ds, PF_H5_REAL, ms, fs, dxpl, P->buf));
     pf_h5_attr_str(ds, "layout", "p|g|m|v: parameters, last gradient, Adam first and second moments",
                    PF_H5_ATTR_NEW, h5_path);
     PF_H5CHECK(H5Sclose(ms));
@@ -317,7 +310,7 @@ static int read_net(hid_t f, const char *path, const char *name, const pf_params
                           (long long)cnt, P->n);
             else if (ty < 0 || H5Tget_class(ty) != H5T_FLOAT || H5Tget_size(ty) != sizeof(pf_real))
                 rc = fail(err, errlen, "%s: /%s/buffer is not stored as %s", path, name, PF_REAL_NAME);
-            else if (H5Dread(ds, PF_H5_NATIVE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+            else if (H5Dread(ds, PF_H5_REAL, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
                 rc = fail(err, errlen, "%s: cannot read /%s/buffer (truncated or corrupt file)", path, name);
             else if (crc_mismatch(g))
                 rc = fail(err, errlen, "%s: /%s/buffer does not match its crc32 checksum: the file is "

@@ -9,34 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef PF_USE_FLOAT
-#define PF_MPI_REAL MPI_FLOAT
-#define PF_H5_REAL H5T_NATIVE_FLOAT
-#else
-#define PF_MPI_REAL MPI_DOUBLE
-#define PF_H5_REAL H5T_NATIVE_DOUBLE
-#endif
-
 #define DCHECK(x)                                                                     \
     do {                                                                              \
         if ((x) < 0) pf_die("--dump-state %s: HDF5 call failed: %s", path, #x);       \
     } while (0)
 
-/* Gather rows [i0, i1) x cols of every rank to rank 0 (rows in global order). */
+/* Rows [i0, i1) x cols of every rank, gathered on rank 0 (rows in global order). */
 static pf_real *gather_rows(const pf_trainer *tr, const pf_real *local, int cols)
 {
-    const int P = pf_nranks();
-    int *cnt = pf_malloc(sizeof(int) * P), *off = pf_malloc(sizeof(int) * P);
-    for (int r = 0; r < P; r++) {
-        int a, b;
-        pf_block(tr->N, r, P, &a, &b);
-        cnt[r] = (b - a) * cols;
-        off[r] = a * cols;
-    }
     pf_real *all = pf_rank() == 0 ? pf_malloc(sizeof(pf_real) * (size_t)tr->N * cols) : NULL;
-    MPI_Gatherv(local, tr->n_local * cols, PF_MPI_REAL, all, cnt, off, PF_MPI_REAL, 0, pf_comm());
-    free(cnt);
-    free(off);
+    pf_gather_rows(local, tr->i0, tr->i1, cols, tr->N, all);
     return all;
 }
 

@@ -12,12 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifdef PF_USE_FLOAT
-#define PF_H5_REAL H5T_NATIVE_FLOAT
-#else
-#define PF_H5_REAL H5T_NATIVE_DOUBLE
-#endif
-
 pf_data *pf_pool_open_reference(const pf_config *c, int N, int i0, int i1, int d)
 {
     /* the file reader does the sharded, collective read; a pool is stored as used */

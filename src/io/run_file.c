@@ -7,6 +7,7 @@
  * collective transfers (H5FD_MPIO_COLLECTIVE), each rank selecting its own hyperslab,
  * or none (H5Sselect_none).  Layout: docs/OUTPUT.md. */
 #include "proxflow/core/blas_info.h"
+#include "proxflow/core/fault.h"
 #include "proxflow/io/output.h"
 #include "proxflow/core/rng.h"
 

@@ -333,12 +333,6 @@ double pf_net_forward_flops(const pf_net *net, int n)
 
 /* ---- dense layer ------------------------------------------------------------- */
 
-#ifdef PF_USE_FLOAT
-#define PF_GEMV cblas_sgemv
-#else
-#define PF_GEMV cblas_dgemv
-#endif
-
 /* Z[rows x out] = A[rows x in] W^T; bias on the value rows only (a tangent has none).
  * Z starts as the bias (value rows) or 0 (tangent rows) and the GEMM adds to it (beta
  * = 1): one pass over Z fewer than adding the bias afterwards, and the same bits for

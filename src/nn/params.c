@@ -6,12 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef PF_USE_FLOAT
-#define PF_MPI_REAL MPI_FLOAT
-#else
-#define PF_MPI_REAL MPI_DOUBLE
-#endif
-
 void pf_params_alloc(pf_params *P, size_t n, double lr, double beta1, double beta2, double eps)
 {
     memset(P, 0, sizeof *P);

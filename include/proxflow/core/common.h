@@ -1,4 +1,5 @@
-/* proxflow: common types, precision and error handling. */
+/* proxflow: precision, errors with file and line, allocation, the communicator and rank-0
+ * logging: what every module uses. */
 #ifndef PROXFLOW_COMMON_H
 #define PROXFLOW_COMMON_H
 
@@ -7,18 +8,7 @@
 
 #define PF_VERSION "0.1.0"
 
-/* Precision (SPEC §2): double by default; -DPROXFLOW_FLOAT=ON builds in float. */
-#ifdef PF_USE_FLOAT
-typedef float pf_real;
-#define PF_GEMM cblas_sgemm
-#define PF_REAL_NAME "float"
-#define PF_EPS_REAL 1.1920928955078125e-07
-#else
-typedef double pf_real;
-#define PF_GEMM cblas_dgemm
-#define PF_REAL_NAME "double"
-#define PF_EPS_REAL 2.220446049250313e-16
-#endif
+#include "proxflow/core/precision.h"
 
 /* Errors.  pf_die prints "proxflow: error: <msg>" (with the rank when there is more
  * than one) and ends every rank (MPI_Abort), so an error raised on one rank never
@@ -55,23 +45,6 @@ int pf_nranks(void);
 
 /* Print on rank 0 only. */
 void pf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Fault injection for the reliability tests (docs/RELIABILITY.md).  With the
- * environment variable PROXFLOW_FAULT = "POINT[@RANK][#N][:ACTION]", the N-th time
- * (default 1st) rank RANK (default any) passes POINT, ACTION happens: "die" (default,
- * a pf_die error naming the point), "kill" (SIGKILL to itself), or "nan" / "fail"
- * (returns 1: the caller makes its operation fail, see the point).  Points:
- *   data_open         opening the data source (die, kill)
- *   checkpoint_write  a checkpoint's .tmp file written but not yet complete (die, kill)
- *   run_log           appending a record to run.h5 /diagnostics (die, kill)
- *   potential_loss    nan: the potential loss becomes NaN (the run stops, exit 3)
- *   disc_loss         nan: the discriminator's output becomes NaN (exit 3)
- *   h5_write          every dataset write of run.h5 and of checkpoints (pf_h5_write);
- *                     fail: the write fails as on a full disk (ENOSPC), kill: SIGKILL
- *                     in the middle of writing a file
- *   checkpoint_io     the same, dataset writes of checkpoints only (2 per checkpoint)
- *   output_io         the same, dataset writes of run.h5 only */
-int pf_fault_point(const char *point);
 
 /* Element-wise loops run on OpenMP threads only above this many elements (below it
  * fork/join costs more than it saves).  A variable so tests can force the threaded

@@ -3,6 +3,7 @@
 #define PROXFLOW_TRAIN_H
 
 #include "proxflow/config/config.h"
+#include "proxflow/core/block.h"
 #include "proxflow/data/data.h"
 #include "proxflow/nn/net.h"
 #include "proxflow/nn/params.h"
@@ -108,8 +109,5 @@ void pf_generate(pf_trainer *tr, uint64_t iteration, uint32_t purpose, int i0, i
  * of a sample set of M rows of which this rank holds X [n x d]; Lambda on the fixed
  * diagnostic data batch.  Collective.  (The chain's per-link divergences, SPEC §8.) */
 double pf_divergence_of(pf_trainer *tr, const pf_real *X, int n, long M);
-
-/* Contiguous block [*a, *b) of n items for rank r of P (SPEC §3). */
-void pf_block(int n, int r, int P, int *a, int *b);
 
 #endif
