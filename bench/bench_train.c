@@ -10,7 +10,7 @@
  */
 #include "proxflow/core/blas_info.h"
 #include "proxflow/cli/cli.h"
-#include "proxflow/nn/conv.h"
+#include "proxflow/nn/layers.h"
 #include "proxflow/flow/trainer.h"
 
 #include <cblas.h>

@@ -17,7 +17,7 @@
  *
  * Needs $PROXFLOW_DATA_DIR/mnist/images-idx3-ubyte.gz; without it the test prints SKIP
  * and passes. */
-#include "proxflow/nn/conv.h"
+#include "proxflow/nn/layers.h"
 #include "proxflow/flow/trainer.h"
 #include "testutil.h"
 

@@ -7,7 +7,7 @@
  * the conv forward against a direct SAME convolution, im2col/col2im adjointness, the
  * pool tangent following the argmax (ties: first in row-major order), and 1 vs 2
  * OpenMP threads giving bit-identical values and gradients. */
-#include "proxflow/nn/conv.h"
+#include "proxflow/nn/layers.h"
 #include "proxflow/nn/net.h"
 #include "proxflow/core/rng.h"
 #include "testutil.h"

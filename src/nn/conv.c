@@ -1,6 +1,6 @@
 /* Convolutional layers: conv k x k SAME (im2col + GEMM) and max-pool 2x2, each with a
  * forward that carries values and tangents and a backward that carries the adjoints of
- * both (SPEC §1.9, §2; include/proxflow/conv.h).
+ * both (SPEC §1.9, §2; include/proxflow/nn/layers.h).
  *
  * Threads: OpenMP over samples; every thread has its own im2col scratch and calls BLAS
  * from inside the parallel region, where the OpenMP build of OpenBLAS runs on one
@@ -13,7 +13,7 @@
  * 8 samples side by side was measured about 2x slower (the batched col falls out of
  * cache), and the per-sample GEMMs run at 80-90% of what cblas reaches on these skinny
  * (M = C_out) shapes in isolation. */
-#include "proxflow/nn/conv.h"
+#include "proxflow/nn/layers.h"
 
 #include <cblas.h>
 #include <stdlib.h>

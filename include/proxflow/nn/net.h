@@ -96,10 +96,24 @@ void pf_net_backward(pf_net *net, const pf_real *params, const pf_real *w, const
 void pf_net_value_grad(pf_net *net, const pf_real *params, int n, const pf_real *X,
                        pf_real *f, pf_real *gX);
 
-/* Multiply-add count of one forward of n rows (for GFLOP/s reports). */
-double pf_net_forward_flops(const pf_net *net, int n);
-
 /* Activation and its first two derivatives (exported for tests). */
 void pf_activation(pf_act a, pf_real z, pf_real *s, pf_real *ds, pf_real *d2s);
+
+/* The CNN of SPEC §2: n_blocks blocks of conv k x k (C -> channels[b]) -> act ->
+ * max-pool 2x2, flattened channel-major, then an MLP head (head_widths, act) ending in
+ * one linear output.  time_input: the input rows are [x (C*H*W), t] and t is carried
+ * through the trunk as a pass column, so the head sees [features, t].  Dies (a
+ * collective config error) if k is even or an image size to pool is odd. */
+void pf_net_init_cnn(pf_net *net, int H, int W, int C, int n_blocks, const int *channels,
+                     int kernel, pf_act act, const int *head_widths, int n_head,
+                     int time_input);
+
+/* Layer-by-layer construction (tests, custom networks): pf_net_begin, then layers
+ * whose in_dim matches the previous out_dim, ending in out_dim 1. */
+void pf_net_begin(pf_net *net, int in_dim, int time_input);
+void pf_net_add_dense(pf_net *net, int in_dim, int out_dim);
+void pf_net_add_act(pf_net *net, int dim, pf_act act, int pass);
+void pf_net_add_conv(pf_net *net, int C_in, int C_out, int H, int W, int k, int pass);
+void pf_net_add_pool(pf_net *net, int C, int H, int W, int pass);
 
 #endif
