@@ -33,7 +33,7 @@ void pf_dense_forward(const pf_layer *L, const pf_real *p, int n, int rows,
  * gA = G W (if gA).  The bias sum runs over rows in order for every column (the same
  * order as a column-by-column sum, so thread-count independent), reading G row by row. */
 void pf_dense_backward(const pf_layer *L, const pf_real *p, int n, int rows,
-                           const pf_real *A, const pf_real *G, pf_real *grad, pf_real *gA,
+                       const pf_real *A, const pf_real *G, pf_real *grad, pf_real *gA,
                        double *flops)
 {
     const int in = L->in_dim, out = L->out_dim;
