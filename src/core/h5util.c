@@ -30,6 +30,13 @@ int64_t pf_h5check_at(int64_t r, const char *expr, const char *path, const char 
               why);
 }
 
+void pf_h5_why(char *why, size_t len)
+{
+    char tmp[512] = "";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, h5_walk_cb, tmp);
+    snprintf(why, len, "%s%s", *tmp ? ": " : "", tmp);
+}
+
 void pf_h5_quiet_begin(pf_h5_quiet *q)
 {
     H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);

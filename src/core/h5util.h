@@ -5,6 +5,7 @@
 #define PROXFLOW_H5UTIL_H
 
 #include <hdf5.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* PF_H5CHECK(x): x must not return a negative value; otherwise pf_die with the path of
@@ -12,6 +13,9 @@
  * source line and HDF5's innermost error message.  Returns x. */
 #define PF_H5CHECK(x) pf_h5check_at((int64_t)(x), #x, h5_path, __FILE__, __LINE__)
 int64_t pf_h5check_at(int64_t r, const char *expr, const char *path, const char *file, int line);
+
+/* HDF5's innermost error message as ": message" ("" if none), for an error report. */
+void pf_h5_why(char *why, size_t len);
 
 /* Silence HDF5's automatic error-stack printing inside our calls (errors are reported
  * by PF_H5CHECK with the file name); pf_h5_quiet_end restores it. */

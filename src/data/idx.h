@@ -1,5 +1,5 @@
 /* proxflow: the MNIST IDX format (SPEC §6.1), parsed without dying so the reader in
- * src/data_files.c and the fuzzer fuzz/fuzz_idx.c share one parser
+ * src/data/idx.c and the fuzzer fuzz/fuzz_idx.c share one parser
  * (docs/RELIABILITY.md).
  *
  * An IDX file of unsigned bytes: big-endian magic 00 00 08 ND (ND = 1, 2 or 3), ND

@@ -83,7 +83,7 @@ const long *pf_data_row_ids(const pf_data *D);
  * (x = scale * Q z for z on the intrinsic manifold in R^m); NULL (m = 0) otherwise. */
 const double *pf_data_isometry(const pf_data *D, int *m);
 
-/* ---- File sources (SPEC §6.1, §3; src/data_files.c, docs/DATA.md) ------------------
+/* ---- File sources (SPEC §6.1, §3; src/data/files.c, docs/DATA.md) ------------------
  * FILE.h5:/DATASET (or FILE.hdf5:/DATASET): an HDF5 dataset [M], [M, d], [M, H, W] or
  * [M, H, W, C] (channel-last in the file, channel-major [C][H][W] per row in memory),
  * times `scale`.  Anything else: an MNIST IDX file of unsigned bytes, gzip or raw,
