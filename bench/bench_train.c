@@ -9,6 +9,7 @@
  *          [--warmup W]
  */
 #include "proxflow/core/blas_info.h"
+#include "proxflow/flow/steps.h"
 #include "proxflow/cli/cli.h"
 #include "proxflow/nn/layers.h"
 #include "proxflow/flow/trainer.h"

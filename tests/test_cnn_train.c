@@ -18,6 +18,8 @@
  * Needs $PROXFLOW_DATA_DIR/mnist/images-idx3-ubyte.gz; without it the test prints SKIP
  * and passes. */
 #include "proxflow/nn/layers.h"
+#include "proxflow/flow/diagnostics.h"
+#include "proxflow/flow/steps.h"
 #include "proxflow/flow/trainer.h"
 #include "testutil.h"
 

@@ -11,6 +11,7 @@
  * make_config).
  * Bit-identity of equal rank and thread counts holds in both precisions. */
 #include "proxflow/flow/trainer.h"
+#include "proxflow/flow/steps.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -3,6 +3,8 @@
  * samples to the circle must fall at least 5x below the reference's, and the sliced
  * W1 distance to held-out data at least 3x.  Optional argv[1]: iterations. */
 #include "proxflow/data/data.h"
+#include "proxflow/flow/diagnostics.h"
+#include "proxflow/flow/steps.h"
 #include "proxflow/eval/metrics.h"
 #include "proxflow/core/rng.h"
 #include "proxflow/flow/trainer.h"

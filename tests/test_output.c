@@ -17,6 +17,7 @@
 #include <hdf5.h>
 
 #include "proxflow/io/output.h"
+#include "proxflow/flow/steps.h"
 #include "proxflow/core/rng.h"
 #include "testutil.h"
 

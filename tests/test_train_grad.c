@@ -3,6 +3,7 @@
  * kinetic term, and the discriminator-step gradient with the Lipschitz penalty active,
  * for every f.  Also: the DV term is exact and finite for gamma values of +-1000. */
 #include "proxflow/flow/trainer.h"
+#include "proxflow/flow/steps.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -3,6 +3,7 @@
  * read-only, and prints; the others wait for its verdict.  A file that is missing, not
  * HDF5 or none of the three kinds is an error (exit 2) naming the file. */
 #include "proxflow/cli/cli.h"
+#include "proxflow/flow/diagnostics.h"
 #include "core/h5util.h"
 #include "proxflow/flow/trainer.h"
 

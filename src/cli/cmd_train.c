@@ -1,6 +1,7 @@
 /* `proxflow train` (SPEC §5): config -> ranks -> training loop -> logs, run.h5,
  * checkpoints; SIGTERM/SIGUSR1 checkpoint-and-exit (SPEC §4). */
 #include "proxflow/cli/cli.h"
+#include "proxflow/flow/steps.h"
 #include "proxflow/io/output.h"
 #include "proxflow/core/rng.h"
 #include "proxflow/flow/trainer.h"

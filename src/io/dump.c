@@ -3,6 +3,7 @@
  * Every rank computes its block; rank 0 gathers and writes a serial HDF5 file. */
 #include "core/h5util.h"
 #include "proxflow/io/output.h"
+#include "proxflow/flow/steps.h"
 #include "proxflow/core/rng.h"
 
 #include <hdf5.h>

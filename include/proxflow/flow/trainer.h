@@ -1,4 +1,6 @@
-/* proxflow: the trainer (SPEC §1.4-1.8 on the parallel model of SPEC §3). */
+/* proxflow: the trainer (SPEC §1.7 on the parallel model of SPEC §3): the networks,
+ * their parameters, this rank's block of the batch, the data views and the scratch the
+ * steps (flow/steps.h) and diagnostics (flow/diagnostics.h) work in. */
 #ifndef PROXFLOW_TRAIN_H
 #define PROXFLOW_TRAIN_H
 
@@ -7,17 +9,6 @@
 #include "proxflow/data/data.h"
 #include "proxflow/nn/net.h"
 #include "proxflow/nn/params.h"
-
-/* One logged record (SPEC §1.8, §4 /diagnostics/<name>). Order = PF_DIAG_NAMES. */
-typedef struct {
-    double iteration, wall_s, loss_d, loss_g, divergence, divergence_half_step, kinetic,
-        hj_residual, hj_terminal, lipschitz_max, grad_norm_phi, grad_norm_gamma,
-        seconds_per_iteration, samples_per_second, penalty, nu;
-} pf_diag;
-#define PF_DIAG_COUNT 16
-extern const char *const pf_diag_names[PF_DIAG_COUNT];
-/* The record as an array in the order of pf_diag_names. */
-static inline const double *pf_diag_array(const pf_diag *d) { return &d->iteration; }
 
 typedef struct {
     pf_config cfg;
@@ -64,30 +55,6 @@ typedef struct {
 void pf_trainer_init(pf_trainer *tr, const pf_config *cfg);
 void pf_trainer_free(pf_trainer *tr);
 
-/* Status of a step: 0 ok; otherwise a non-finite quantity was met and msg says
- * which (iteration and name). */
-typedef struct { int bad; char msg[256]; } pf_status;
-
-/* The loss (tr->last_loss_d / last_loss_g, global) and this rank's share of the
- * parameter gradient (tr->psi.g / tr->theta.g, before the all-reduce), without a
- * parameter update: what the end-to-end gradient tests differentiate. */
-pf_status pf_disc_loss_grad(pf_trainer *tr, int k);
-pf_status pf_potential_loss_grad(pf_trainer *tr);
-/* The potential step needs no collective for its loss: pf_potential_loss_grad leaves
- * this rank's share in tr->last_loss_g (the global value on 1 rank); this collective
- * call reduces the shares of the last potential step and returns the global l_G. */
-double pf_potential_loss_global(pf_trainer *tr);
-
-/* One discriminator step (SPEC §1.4) on sub-batch k of the current iteration. */
-pf_status pf_disc_step(pf_trainer *tr, int k);
-/* One potential step (SPEC §1.5). */
-pf_status pf_potential_step(pf_trainer *tr);
-/* One full iteration (SPEC §1.7): n_disc discriminator steps and a potential step. */
-pf_status pf_train_iteration(pf_trainer *tr);
-
-/* Diagnostics on the fixed diagnostic batch (SPEC §1.8); collective. */
-void pf_diagnostics(pf_trainer *tr, pf_diag *dg);
-
 /* The reference samples [i0, i1) that generation starts from, X [(i1-i0) x d]: draws of
  * (iteration, purpose) from rho_0, or with a reference pool (SPEC §8) its rows i0..i1-1
  * as stored (an error names the pool if it has fewer rows).  Not collective. */
@@ -104,10 +71,5 @@ void pf_trainer_batch_reference(const pf_trainer *tr, uint64_t iteration, uint32
  * flow with nt steps (nt <= 0: the configured steps). X [(i1-i0) x d]. */
 void pf_generate(pf_trainer *tr, uint64_t iteration, uint32_t purpose, int i0, int i1, int nt,
                  pf_real *X, pf_real *traj);
-
-/* The divergence estimate E[gamma(X)] - Lambda_f[gamma; pi] (SPEC §1.8's terminal cost)
- * of a sample set of M rows of which this rank holds X [n x d]; Lambda on the fixed
- * diagnostic data batch.  Collective.  (The chain's per-link divergences, SPEC §8.) */
-double pf_divergence_of(pf_trainer *tr, const pf_real *X, int n, long M);
 
 #endif

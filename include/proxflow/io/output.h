@@ -3,7 +3,7 @@
 #ifndef PROXFLOW_OUTPUT_H
 #define PROXFLOW_OUTPUT_H
 
-#include "proxflow/flow/trainer.h"
+#include "proxflow/flow/diagnostics.h"
 
 typedef struct pf_run pf_run;
 
