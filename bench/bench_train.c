@@ -10,7 +10,7 @@
  */
 #include "proxflow/core/blas_info.h"
 #include "proxflow/flow/steps.h"
-#include "proxflow/cli/cli.h"
+#include "proxflow/run/setup.h"
 #include "proxflow/nn/layers.h"
 #include "proxflow/flow/trainer.h"
 
@@ -110,8 +110,8 @@ int main(int argc, char **argv)
     }
     if (!cfgpath) pf_fail_collective(2, "usage: proxflow_bench CONFIG.ini [--set k=v] [--iterations N]");
     pf_config cfg;
-    pf_cli_load_config(&cfg, cfgpath, nsets, sets);
-    const int threads = pf_cli_setup_threads(&cfg);
+    pf_setup_config(&cfg, cfgpath, nsets, sets);
+    const int threads = pf_setup_threads(&cfg);
     pf_trainer tr;
     pf_trainer_init(&tr, &cfg);
     tr.split_wait = 1;

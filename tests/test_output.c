@@ -16,7 +16,8 @@
 
 #include <hdf5.h>
 
-#include "proxflow/io/output.h"
+#include "proxflow/io/run_file.h"
+#include "proxflow/io/checkpoint.h"
 #include "proxflow/flow/steps.h"
 #include "proxflow/core/rng.h"
 #include "testutil.h"

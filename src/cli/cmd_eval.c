@@ -3,6 +3,7 @@
  * with N held-out data samples; the reference samples they started from are the
  * baseline.  One `name value` line per metric on rank 0; --json FILE as well. */
 #include "proxflow/cli/cli.h"
+#include "proxflow/run/setup.h"
 #include "proxflow/eval/metrics.h"
 #include "proxflow/core/rng.h"
 
@@ -96,7 +97,7 @@ int pf_cmd_eval(int argc, char **argv)
         pf_cli_usage_error("eval", USAGE, "--data must be a non-empty source of < %d characters", PF_STR);
 
     pf_trainer tr;
-    const int threads = pf_cli_trainer_from_checkpoint(&tr, "eval", ckpt);
+    const int threads = pf_setup_trainer_from_checkpoint(&tr, "eval", ckpt);
     const int d = tr.d, nt = nt_opt > 0 ? (int)nt_opt : tr.cfg.steps, n = (int)N;
     if ((long long)n * d > INT_MAX) pf_cli_usage_error("eval", USAGE, "--n %d x d = %d is too large", n, d);
     const int P = pf_nranks(), r = pf_rank();

@@ -6,8 +6,10 @@
  * [train] seed, so the output does not depend on the rank or thread count, and
  * --seed 0 with n = diag_batch reproduces run.h5's /samples.  Layout: docs/COMMANDS.md. */
 #include "proxflow/cli/cli.h"
+#include "proxflow/run/chain.h"
+#include "proxflow/run/setup.h"
 #include "core/h5util.h"
-#include "proxflow/io/output.h"
+
 #include "proxflow/core/rng.h"
 
 #include <errno.h>
@@ -24,59 +26,39 @@
 
 static const char *const USAGE =
     "proxflow sample --checkpoint CKPT --n N [--steps Nt] [--seed S] [--trajectories] --out FILE.h5";
+static const char *const SAMPLE_USAGE =
+    "proxflow sample --chain DIR --n N [--from-link K] [--seed S] --out FILE.h5";
 
 /* Reals generated per round and rank (bounds memory for any N; SPEC §3 scale). */
 #define PF_SAMPLE_ROUND_REALS (1u << 24)
 
-/* Any HDF5 failure after the file exists: pf_die naming the file (every rank sees
- * the same collective failure, and MPI_Abort ends them all).  Attributes are written
- * with pf_h5_attr_* (h5util.h), which die the same way through PF_H5CHECK. */
-#define H5OK(x) h5ok((int64_t)(x), #x, path, __LINE__)
-static int64_t h5ok(int64_t r, const char *expr, const char *path, int line)
+/* `sample --chain DIR ...` (SPEC §8): through the links of a chain. */
+static int sample_chain(int argc, char **argv)
 {
-    if (r < 0) pf_die_at(__FILE__, line, "sample: HDF5 error on %s: %s failed", path, expr);
-    return r;
+    const char *dir = NULL, *out = NULL, *v;
+    long long N = 0, seed = 0, from = 1;
+    for (int k = 0; k < argc; k++) {
+        if ((v = pf_cli_option(argc, argv, &k, "--chain", "sample", SAMPLE_USAGE))) dir = v;
+        else if ((v = pf_cli_option(argc, argv, &k, "--out", "sample", SAMPLE_USAGE))) out = v;
+        else if ((v = pf_cli_option(argc, argv, &k, "--n", "sample", SAMPLE_USAGE)))
+            N = pf_cli_parse_int(v, "--n", 1, 0x7fffffffLL, "sample", SAMPLE_USAGE);
+        else if ((v = pf_cli_option(argc, argv, &k, "--seed", "sample", SAMPLE_USAGE)))
+            seed = pf_cli_parse_int(v, "--seed", 0, (1LL << 62), "sample", SAMPLE_USAGE);
+        else if ((v = pf_cli_option(argc, argv, &k, "--from-link", "sample", SAMPLE_USAGE)))
+            from = pf_cli_parse_int(v, "--from-link", 1, 99, "sample", SAMPLE_USAGE);
+        else pf_cli_usage_error("sample", SAMPLE_USAGE, "unexpected argument %s", argv[k]);
+    }
+    if (!dir || !N || !out) pf_cli_usage_error("sample", SAMPLE_USAGE, "--chain, --n and --out are required");
+    return pf_chain_sample_run(dir, out, N, seed, from);
 }
 
-static hid_t f32_dataset(hid_t f, const char *name, int rank, const hsize_t *dims, const char *path)
+/* Rows [a, a + n) along axis of a float32 dataset from count pf_real values. */
+static void write_f32(hid_t ds, hid_t dxpl, int rank, const hsize_t *dims, int axis, int a, int n,
+                      const pf_real *buf, size_t count, const char *path)
 {
-    hid_t sp = H5OK(H5Screate_simple(rank, dims, NULL));
-    hid_t dcpl = H5OK(H5Pcreate(H5P_DATASET_CREATE));
-    H5OK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
-    H5OK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
-    hid_t ds = H5OK(H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT));
-    H5OK(H5Pclose(dcpl));
-    H5OK(H5Sclose(sp));
-    return ds;
-}
-
-/* Collective write of rows [r0, r0 + n) along `axis` of a float32 dataset (all of the
- * other dimensions) from pf_real buf laid out as that block; n == 0 selects none. */
-static void write_rows(hid_t ds, hid_t dxpl, int rank, const hsize_t *dims, int axis, hsize_t r0,
-                       hsize_t n, const pf_real *buf, const char *path)
-{
-    hsize_t start[3] = {0, 0, 0}, count[3];
-    size_t cnt = 1;
-    for (int k = 0; k < rank; k++) {
-        count[k] = k == axis ? n : dims[k];
-        cnt *= (size_t)count[k];
-    }
-    start[axis] = r0;
-    float *f = pf_malloc(sizeof(float) * (cnt ? cnt : 1));
-    for (size_t q = 0; q < cnt; q++) f[q] = (float)buf[q];
-    hid_t fs = H5OK(H5Dget_space(ds)), ms;
-    if (n > 0) {
-        H5OK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL));
-        ms = H5OK(H5Screate_simple(rank, count, NULL));
-    } else {
-        const hsize_t one = 1;
-        H5OK(H5Sselect_none(fs));
-        ms = H5OK(H5Screate_simple(1, &one, NULL));
-        H5OK(H5Sselect_none(ms));
-    }
-    H5OK(H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, dxpl, f));
-    H5OK(H5Sclose(ms));
-    H5OK(H5Sclose(fs));
+    float *f = pf_to_f32(buf, count);
+    pf_h5_write_rows(ds, dxpl, H5T_NATIVE_FLOAT, rank, dims, axis, (hsize_t)a, (hsize_t)n, f, NULL,
+                     path);
     free(f);
 }
 
@@ -87,7 +69,7 @@ int pf_cmd_sample(int argc, char **argv)
     int want_traj = 0;
     for (int k = 0; k < argc; k++)
         if (!strcmp(argv[k], "--chain") || !strncmp(argv[k], "--chain=", 8))
-            return pf_chain_sample(argc, argv); /* through the links of a chain (SPEC §8) */
+            return sample_chain(argc, argv); /* through the links of a chain (SPEC §8) */
     for (int k = 0; k < argc; k++) {
         if ((v = pf_cli_option(argc, argv, &k, "--checkpoint", "sample", USAGE))) ckpt = v;
         else if ((v = pf_cli_option(argc, argv, &k, "--out", "sample", USAGE))) out = v;
@@ -107,7 +89,7 @@ int pf_cmd_sample(int argc, char **argv)
     if (N > 0x7fffffffLL) pf_cli_usage_error("sample", USAGE, "--n %lld exceeds 2^31-1", N);
 
     pf_trainer tr;
-    const int threads = pf_cli_trainer_from_checkpoint(&tr, "sample", ckpt);
+    const int threads = pf_setup_trainer_from_checkpoint(&tr, "sample", ckpt);
     const int d = tr.d, nt = nt_opt > 0 ? (int)nt_opt : tr.cfg.steps;
     const int P = pf_nranks(), r = pf_rank();
     int j0, j1;
@@ -121,25 +103,22 @@ int pf_cmd_sample(int argc, char **argv)
     char path[PF_STR + 64];
     if (snprintf(path, sizeof path, "%s.tmp", out) >= (int)sizeof path)
         pf_cli_usage_error("sample", USAGE, "--out path too long");
-    H5E_auto2_t efn;
-    void *edata;
-    H5Eget_auto2(H5E_DEFAULT, &efn, &edata);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t fapl = H5OK(H5Pcreate(H5P_FILE_ACCESS));
-    H5OK(H5Pset_fapl_mpio(fapl, pf_comm(), MPI_INFO_NULL));
+    const char *h5_path = path; /* PF_H5CHECK names the file */
+    pf_h5_quiet quiet;
+    pf_h5_quiet_begin(&quiet);
+    hid_t fapl = pf_h5_fapl_mpio(h5_path);
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5OK(H5Pclose(fapl));
+    PF_H5CHECK(H5Pclose(fapl));
     int bad = f < 0;
     if (P > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
     if (bad) pf_fail_collective(2, "sample: cannot create %s (does the directory exist and is it writable?)", path);
-    hid_t dxpl = H5OK(H5Pcreate(H5P_DATASET_XFER));
-    H5OK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+    hid_t dxpl = pf_h5_dxpl_collective(h5_path);
 
     const hsize_t d2[2] = {(hsize_t)N, (hsize_t)d};
     const hsize_t d3[3] = {(hsize_t)nt + 1, (hsize_t)N, (hsize_t)d};
-    hid_t ds_s = f32_dataset(f, "samples", 2, d2, path);
-    hid_t ds_r = f32_dataset(f, "reference", 2, d2, path);
-    hid_t ds_t = want_traj ? f32_dataset(f, "trajectories", 3, d3, path) : -1;
+    hid_t ds_s = pf_h5_f32_dataset(f, "samples", 2, d2, path);
+    hid_t ds_r = pf_h5_f32_dataset(f, "reference", 2, d2, path);
+    hid_t ds_t = want_traj ? pf_h5_f32_dataset(f, "trajectories", 3, d3, path) : -1;
 
     /* Rounds of at most `chunk` rows per rank; the round count is the same on every
      * rank (collective writes), a rank past its block writes nothing. */
@@ -161,9 +140,9 @@ int pf_cmd_sample(int argc, char **argv)
             pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, nt, X, traj);
             pf_trainer_reference(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, R);
         }
-        write_rows(ds_s, dxpl, 2, d2, 0, (hsize_t)a, (hsize_t)n, X, path);
-        write_rows(ds_r, dxpl, 2, d2, 0, (hsize_t)a, (hsize_t)n, R, path);
-        if (want_traj) write_rows(ds_t, dxpl, 3, d3, 1, (hsize_t)a, (hsize_t)n, traj, path);
+        write_f32(ds_s, dxpl, 2, d2, 0, a, n, X, (size_t)n * d, path);
+        write_f32(ds_r, dxpl, 2, d2, 0, a, n, R, (size_t)n * d, path);
+        if (want_traj) write_f32(ds_t, dxpl, 3, d3, 1, a, n, traj, (size_t)n * d * (nt + 1), path);
     }
     free(X);
     free(R);
@@ -205,15 +184,15 @@ int pf_cmd_sample(int argc, char **argv)
                    PF_H5_ATTR_NEW, path);
     pf_h5_attr_str(ds_r, "meaning", "x^0: reference draws (PF_RNG_SAMPLE, iteration = sample_stream)",
                    PF_H5_ATTR_NEW, path);
-    H5OK(H5Dclose(ds_s));
-    H5OK(H5Dclose(ds_r));
+    PF_H5CHECK(H5Dclose(ds_s));
+    PF_H5CHECK(H5Dclose(ds_r));
     if (want_traj) {
         pf_h5_attr_str(ds_t, "meaning", "[k, i, :] = x^k of sample i", PF_H5_ATTR_NEW, path);
-        H5OK(H5Dclose(ds_t));
+        PF_H5CHECK(H5Dclose(ds_t));
     }
-    H5OK(H5Pclose(dxpl));
-    H5OK(H5Fclose(f));
-    H5Eset_auto2(H5E_DEFAULT, efn, edata);
+    PF_H5CHECK(H5Pclose(dxpl));
+    PF_H5CHECK(H5Fclose(f));
+    pf_h5_quiet_end(&quiet);
     MPI_Barrier(pf_comm());
     bad = 0;
     char msg[PF_STR + 200] = "";

@@ -14,7 +14,8 @@
  * parses the sweep file (like a config); rank 0 alone looks at the run's files and
  * broadcasts what it found. */
 #include "proxflow/cli/cli.h"
-#include "proxflow/io/output.h"
+#include "proxflow/run/train_loop.h"
+#include "proxflow/io/checkpoint.h"
 #include "proxflow/config/sweep.h"
 
 #include <errno.h>

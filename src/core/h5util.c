@@ -4,6 +4,8 @@
 #include "proxflow/core/common.h"
 #include "proxflow/core/fault.h"
 
+#include <mpi.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,13 +138,84 @@ void pf_h5_attr_i64_vec(hid_t obj, const char *name, const long long *v, hsize_t
 herr_t pf_h5_write(const char *point, hid_t ds, hid_t mtype, hid_t mspace, hid_t fspace,
                    hid_t dxpl, const void *buf)
 {
-    if (pf_fault_point("h5_write") || pf_fault_point(point)) {
+    if (pf_fault_point("h5_write") || (point && pf_fault_point(point))) {
         errno = ENOSPC;
         H5Epush2(H5E_DEFAULT, __FILE__, __func__, __LINE__, H5E_ERR_CLS, H5E_IO, H5E_WRITEERROR,
                  "%s (injected fault)", strerror(ENOSPC));
         return -1;
     }
     return H5Dwrite(ds, mtype, mspace, fspace, dxpl, buf);
+}
+
+hid_t pf_h5_fapl_mpio(const char *h5_path)
+{
+    hid_t fapl = PF_H5CHECK(H5Pcreate(H5P_FILE_ACCESS));
+    PF_H5CHECK(H5Pset_fapl_mpio(fapl, pf_comm(), MPI_INFO_NULL));
+    return fapl;
+}
+
+hid_t pf_h5_dxpl_collective(const char *h5_path)
+{
+    hid_t dxpl = PF_H5CHECK(H5Pcreate(H5P_DATASET_XFER));
+    PF_H5CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+    return dxpl;
+}
+
+hid_t pf_h5_f32_dataset(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                        const char *h5_path)
+{
+    if (PF_H5CHECK(H5Lexists(loc, name, H5P_DEFAULT)) > 0) {
+        hid_t ds = PF_H5CHECK(H5Dopen2(loc, name, H5P_DEFAULT));
+        hid_t sp = PF_H5CHECK(H5Dget_space(ds));
+        hsize_t have[8];
+        int r = PF_H5CHECK(H5Sget_simple_extent_ndims(sp)), same = r == rank;
+        if (same && r <= 8) {
+            PF_H5CHECK(H5Sget_simple_extent_dims(sp, have, NULL));
+            for (int k = 0; k < r; k++) same = same && have[k] == dims[k];
+        }
+        PF_H5CHECK(H5Sclose(sp));
+        if (same) return ds;
+        PF_H5CHECK(H5Dclose(ds));
+        PF_H5CHECK(H5Ldelete(loc, name, H5P_DEFAULT));
+    }
+    hid_t sp = PF_H5CHECK(H5Screate_simple(rank, dims, NULL));
+    hid_t dcpl = PF_H5CHECK(H5Pcreate(H5P_DATASET_CREATE));
+    PF_H5CHECK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    PF_H5CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+    hid_t ds = PF_H5CHECK(H5Dcreate2(loc, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    PF_H5CHECK(H5Pclose(dcpl));
+    PF_H5CHECK(H5Sclose(sp));
+    return ds;
+}
+
+void pf_h5_write_rows(hid_t ds, hid_t dxpl, hid_t mtype, int rank, const hsize_t *dims, int axis,
+                      hsize_t r0, hsize_t nrows, const void *buf, const char *point,
+                      const char *h5_path)
+{
+    hsize_t start[3] = {0, 0, 0}, count[3];
+    for (int k = 0; k < rank; k++) count[k] = dims[k];
+    start[axis] = r0;
+    count[axis] = nrows;
+    hid_t fs = PF_H5CHECK(H5Dget_space(ds)), ms;
+    if (nrows > 0) {
+        PF_H5CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL));
+        ms = PF_H5CHECK(H5Screate_simple(rank, count, NULL));
+    } else { /* a rank with no rows still takes part in the collective write */
+        const hsize_t one = 1;
+        PF_H5CHECK(H5Sselect_none(fs));
+        ms = PF_H5CHECK(H5Screate_simple(1, &one, NULL));
+        PF_H5CHECK(H5Sselect_none(ms));
+    }
+    PF_H5CHECK(pf_h5_write(point, ds, mtype, ms, fs, dxpl, buf));
+    PF_H5CHECK(H5Sclose(ms));
+    PF_H5CHECK(H5Sclose(fs));
+}
+
+float *pf_to_f32(const pf_real *x, size_t n)
+{
+    float *f = pf_malloc(sizeof(float) * (n ? n : 1));
+    for (size_t k = 0; k < n; k++) f[k] = (float)x[k];
+    return f;
 }
 
 int pf_mkdir_p(const char *path)

@@ -1,12 +1,14 @@
-/* proxflow: HDF5 error handling, attribute readers and writers and small file-system
- * helpers shared by the modules that write or read HDF5 (output.c, checkpoint.c,
- * cli_sample.c, dump.c, pool.c, cli_chain.c, cli_info.c). */
+/* proxflow: HDF5 error handling, attribute readers and writers, the parallel (MPI-IO)
+ * file and row helpers and small file-system helpers, shared by every module that reads
+ * or writes HDF5 (io/, data/h5data.c, cli/). */
 #ifndef PROXFLOW_H5UTIL_H
 #define PROXFLOW_H5UTIL_H
 
 #include <hdf5.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "proxflow/core/precision.h"
 
 /* PF_H5CHECK(x): x must not return a negative value; otherwise pf_die with the path of
  * the file in hand (a variable h5_path in the caller's scope), the expression, the
@@ -56,6 +58,26 @@ void pf_h5_attr_i64_vec(hid_t obj, const char *name, const long long *v, hsize_t
  * (docs/RELIABILITY.md).  Every dataset write of run.h5 and checkpoints goes through it. */
 herr_t pf_h5_write(const char *point, hid_t ds, hid_t mtype, hid_t mspace, hid_t fspace,
                    hid_t dxpl, const void *buf);
+
+/* File access through MPI-IO on pf_comm(), and collective transfers (SPEC §3, §4). */
+hid_t pf_h5_fapl_mpio(const char *h5_path);
+hid_t pf_h5_dxpl_collective(const char *h5_path);
+
+/* A float32 dataset of shape dims (rank <= 8) in loc: reused when it exists with that
+ * shape (a re-call overwrites), otherwise (re)created.  Contiguous, allocated early. */
+hid_t pf_h5_f32_dataset(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                        const char *h5_path);
+
+/* Collective write of rows [r0, r0 + nrows) along dimension `axis` of a dataset of rank
+ * <= 3 (all of its other dimensions dims), from buf of memory type mtype laid out as the
+ * selected block (row-major); nrows == 0: the rank selects none but takes part.  Through
+ * pf_h5_write with fault point `point` (may be NULL). */
+void pf_h5_write_rows(hid_t ds, hid_t dxpl, hid_t mtype, int rank, const hsize_t *dims, int axis,
+                      hsize_t r0, hsize_t nrows, const void *buf, const char *point,
+                      const char *h5_path);
+
+/* x [n] as a malloc'd float copy (the float32 datasets of SPEC §4). */
+float *pf_to_f32(const pf_real *x, size_t n);
 
 /* mkdir -p: 0, or -1 with errno (ENOTDIR if a component is not a directory). */
 int pf_mkdir_p(const char *path);

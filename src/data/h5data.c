@@ -48,11 +48,7 @@ pf_data *pf_h5data_open(const pf_config *c, const char *file, const char *dset, 
     char why[300];
 
     if (H5Fis_hdf5(file) <= 0) pf_die("data source '%s': '%s' is not an HDF5 file", src, file);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0 || H5Pset_fapl_mpio(fapl, pf_comm(), MPI_INFO_NULL) < 0) {
-        pf_h5_why(why, sizeof why);
-        pf_die("data source '%s': cannot set up parallel HDF5 access to '%s'%s", src, file, why);
-    }
+    hid_t fapl = pf_h5_fapl_mpio(file);
     hid_t f = H5Fopen(file, H5F_ACC_RDONLY, fapl);
     if (f < 0) {
         pf_h5_why(why, sizeof why);
@@ -129,8 +125,7 @@ pf_data *pf_h5data_open(const pf_config *c, const char *file, const char *dset, 
     hsize_t mdim = (hsize_t)(n > 0 ? (long long)n * d : 1);
     hid_t ms = H5Screate_simple(1, &mdim, NULL);
     if (n == 0) H5Sselect_none(ms);
-    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    hid_t dxpl = pf_h5_dxpl_collective(file);
     pf_real *shard = pf_malloc((size_t)(n ? n : 1) * d * sizeof *shard);
     if (H5Dread(ds, PF_H5_REAL, ms, fs, dxpl, shard) < 0) {
         pf_h5_why(why, sizeof why);

@@ -3,7 +3,7 @@
 #include "flow/flow_impl.h"
 #include "proxflow/core/fault.h"
 #include "proxflow/flow/simulate.h"
-#include "proxflow/io/pool.h"
+#include "proxflow/data/pool_source.h"
 #include "proxflow/core/rng.h"
 
 #include <float.h>

@@ -8,7 +8,7 @@
  * check).  Loading is serial on each rank (small files, no collective needed) and
  * refuses, with a message naming the file, anything that is not a complete checkpoint
  * of the same shapes.  Layout: docs/OUTPUT.md. */
-#include "proxflow/io/output.h"
+#include "proxflow/io/checkpoint.h"
 #include "proxflow/core/fault.h"
 
 #include <dirent.h>
@@ -195,12 +195,10 @@ void pf_checkpoint_write(const pf_trainer *tr, const char *out_dir, char *path, 
     }
     MPI_Barrier(pf_comm());
 
-    hid_t fapl = PF_H5CHECK(H5Pcreate(H5P_FILE_ACCESS));
-    PF_H5CHECK(H5Pset_fapl_mpio(fapl, pf_comm(), MPI_INFO_NULL));
+    hid_t fapl = pf_h5_fapl_mpio(h5_path);
     hid_t f = PF_H5CHECK(H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl));
     PF_H5CHECK(H5Pclose(fapl));
-    hid_t dxpl = PF_H5CHECK(H5Pcreate(H5P_DATASET_XFER));
-    PF_H5CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+    hid_t dxpl = pf_h5_dxpl_collective(h5_path);
 
     write_net(f, dxpl, "potential", &tr->theta, h5_path);
     write_net(f, dxpl, "discriminator", &tr->psi, h5_path);

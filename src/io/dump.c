@@ -2,7 +2,7 @@
  * the initial parameters, for an independent implementation to check (docs/OUTPUT.md).
  * Every rank computes its block; rank 0 gathers and writes a serial HDF5 file. */
 #include "core/h5util.h"
-#include "proxflow/io/output.h"
+#include "proxflow/io/dump.h"
 #include "proxflow/flow/steps.h"
 #include "proxflow/core/rng.h"
 

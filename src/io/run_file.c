@@ -8,7 +8,7 @@
  * or none (H5Sselect_none).  Layout: docs/OUTPUT.md. */
 #include "proxflow/core/blas_info.h"
 #include "proxflow/core/fault.h"
-#include "proxflow/io/output.h"
+#include "proxflow/io/run_file.h"
 #include "proxflow/core/rng.h"
 
 #include <errno.h>
@@ -75,22 +75,6 @@ struct pf_run {
 };
 
 #define DIAG_CHUNK 256
-
-/* File access through MPI-IO on pf_comm() (SPEC §3, §4). */
-static hid_t mpio_fapl(const char *h5_path)
-{
-    hid_t fapl = PF_H5CHECK(H5Pcreate(H5P_FILE_ACCESS));
-    PF_H5CHECK(H5Pset_fapl_mpio(fapl, pf_comm(), MPI_INFO_NULL));
-    return fapl;
-}
-
-/* Collective dataset writes from every rank. */
-static hid_t collective_dxpl(const char *h5_path)
-{
-    hid_t dxpl = PF_H5CHECK(H5Pcreate(H5P_DATASET_XFER));
-    PF_H5CHECK(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
-    return dxpl;
-}
 
 struct config_visit { hid_t g; const char *h5_path; };
 
@@ -229,7 +213,7 @@ pf_run *pf_run_open(const pf_trainer *tr, const char *out_dir, int threads, int 
     int exists = 0;
     if (pf_rank() == 0) exists = access(run->path, F_OK) == 0;
     MPI_Bcast(&exists, 1, MPI_INT, 0, pf_comm());
-    hid_t fapl = mpio_fapl(h5_path);
+    hid_t fapl = pf_h5_fapl_mpio(h5_path);
     int reopened = 0;
     run->file = -1;
     if (resume && exists) {
@@ -258,7 +242,7 @@ pf_run *pf_run_open(const pf_trainer *tr, const char *out_dir, int threads, int 
     }
     if (run->file < 0) run->file = PF_H5CHECK(H5Fcreate(run->path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
     PF_H5CHECK(H5Pclose(fapl));
-    run->dxpl = collective_dxpl(h5_path);
+    run->dxpl = pf_h5_dxpl_collective(h5_path);
 
     write_run_attrs(run->file, tr, threads, reopened, h5_path);
     diag_open(run, tr, reopened);
@@ -295,67 +279,6 @@ void pf_run_log(pf_run *run, const pf_diag *dg)
     pf_h5_quiet_end(&q);
 }
 
-/* A float32 dataset of the given shape: reused when it exists with that shape
- * (a re-call overwrites), otherwise (re)created.  Contiguous, allocated early. */
-static hid_t f32_dataset(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                         const char *h5_path)
-{
-    if (PF_H5CHECK(H5Lexists(loc, name, H5P_DEFAULT)) > 0) {
-        hid_t ds = PF_H5CHECK(H5Dopen2(loc, name, H5P_DEFAULT));
-        hid_t sp = PF_H5CHECK(H5Dget_space(ds));
-        hsize_t have[8];
-        int r = PF_H5CHECK(H5Sget_simple_extent_ndims(sp)), same = r == rank;
-        if (same && r <= 8) {
-            PF_H5CHECK(H5Sget_simple_extent_dims(sp, have, NULL));
-            for (int k = 0; k < r; k++) same = same && have[k] == dims[k];
-        }
-        PF_H5CHECK(H5Sclose(sp));
-        if (same) return ds;
-        PF_H5CHECK(H5Dclose(ds));
-        PF_H5CHECK(H5Ldelete(loc, name, H5P_DEFAULT));
-    }
-    hid_t sp = PF_H5CHECK(H5Screate_simple(rank, dims, NULL));
-    hid_t dcpl = PF_H5CHECK(H5Pcreate(H5P_DATASET_CREATE));
-    PF_H5CHECK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
-    PF_H5CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
-    hid_t ds = PF_H5CHECK(H5Dcreate2(loc, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT));
-    PF_H5CHECK(H5Pclose(dcpl));
-    PF_H5CHECK(H5Sclose(sp));
-    return ds;
-}
-
-/* Collective write of rows [r0, r0 + nrows) along dimension `axis` of a float32
- * dataset of rank 2 or 3 (all of the other dimensions), from buf laid out as the
- * selected block (row-major).  nrows == 0: the rank selects none. */
-static void write_rows(hid_t ds, hid_t dxpl, int rank, const hsize_t *dims, int axis,
-                       hsize_t r0, hsize_t nrows, const float *buf, const char *h5_path)
-{
-    hsize_t start[3] = {0, 0, 0}, count[3];
-    for (int k = 0; k < rank; k++) count[k] = dims[k];
-    start[axis] = r0;
-    count[axis] = nrows;
-    hid_t fs = PF_H5CHECK(H5Dget_space(ds)), ms;
-    if (nrows > 0) {
-        PF_H5CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL));
-        ms = PF_H5CHECK(H5Screate_simple(rank, count, NULL));
-    } else {
-        const hsize_t one = 1;
-        PF_H5CHECK(H5Sselect_none(fs));
-        ms = PF_H5CHECK(H5Screate_simple(1, &one, NULL));
-        PF_H5CHECK(H5Sselect_none(ms));
-    }
-    PF_H5CHECK(pf_h5_write("output_io", ds, H5T_NATIVE_FLOAT, ms, fs, dxpl, buf));
-    PF_H5CHECK(H5Sclose(ms));
-    PF_H5CHECK(H5Sclose(fs));
-}
-
-static float *to_f32(const pf_real *x, size_t n)
-{
-    float *f = pf_malloc(sizeof(float) * (n ? n : 1));
-    for (size_t k = 0; k < n; k++) f[k] = (float)x[k];
-    return f;
-}
-
 /* /trajectories/iter_NNNNNNNN [Nt+1, n_traj, d] (SPEC §4): the fixed reference samples
  * 0..n_traj-1 of (PF_RNG_SAMPLE, iteration 0) pushed through the current flow; rank r
  * generates its block pf_block(n_traj, r, P) and writes its rows of every time slice in
@@ -373,14 +296,15 @@ void pf_run_trajectories(pf_run *run, pf_trainer *tr)
     pf_real *X = pf_malloc(sizeof(pf_real) * rows * d);
     pf_real *traj = pf_malloc(sizeof(pf_real) * (size_t)(nt + 1) * rows * d);
     if (n > 0) pf_generate(tr, 0, PF_RNG_SAMPLE, j0, j1, 0, X, traj);
-    float *F = to_f32(traj, n > 0 ? (size_t)(nt + 1) * n * d : 0);
+    float *F = pf_to_f32(traj, n > 0 ? (size_t)(nt + 1) * n * d : 0);
 
     hid_t g = group_open_or_create(run->file, "trajectories", h5_path);
     char name[32];
     snprintf(name, sizeof name, "iter_%08ld", tr->iteration);
     const hsize_t dims[3] = {(hsize_t)nt + 1, (hsize_t)ntr, (hsize_t)d};
-    hid_t ds = f32_dataset(g, name, 3, dims, h5_path);
-    write_rows(ds, run->dxpl, 3, dims, 1, (hsize_t)j0, (hsize_t)n, F, h5_path);
+    hid_t ds = pf_h5_f32_dataset(g, name, 3, dims, h5_path);
+    pf_h5_write_rows(ds, run->dxpl, H5T_NATIVE_FLOAT, 3, dims, 1, (hsize_t)j0, (hsize_t)n, F,
+                     "output_io", h5_path);
     pf_h5_attr_i64(ds, "iteration", tr->iteration, PF_H5_ATTR_REPLACE, h5_path);
     pf_h5_attr_i64(ds, "steps", nt, PF_H5_ATTR_REPLACE, h5_path);
     pf_h5_attr_f64(ds, "T", tr->cfg.T, PF_H5_ATTR_REPLACE, h5_path);
@@ -414,15 +338,16 @@ void pf_run_samples(pf_run *run, pf_trainer *tr)
         pf_generate(tr, 0, PF_RNG_SAMPLE, j0, j1, 0, X, NULL);
         pf_trainer_reference(tr, 0, PF_RNG_SAMPLE, j0, j1, R);
     }
-    float *FX = to_f32(X, cnt), *FR = to_f32(R, cnt);
+    float *FX = pf_to_f32(X, cnt), *FR = pf_to_f32(R, cnt);
 
     hid_t g = group_open_or_create(run->file, "samples", h5_path);
     const hsize_t dims[2] = {(hsize_t)nd, (hsize_t)d};
     const char *names[2] = {"generated", "reference"};
     const float *bufs[2] = {FX, FR};
     for (int k = 0; k < 2; k++) {
-        hid_t ds = f32_dataset(g, names[k], 2, dims, h5_path);
-        write_rows(ds, run->dxpl, 2, dims, 0, (hsize_t)j0, (hsize_t)n, bufs[k], h5_path);
+        hid_t ds = pf_h5_f32_dataset(g, names[k], 2, dims, h5_path);
+        pf_h5_write_rows(ds, run->dxpl, H5T_NATIVE_FLOAT, 2, dims, 0, (hsize_t)j0, (hsize_t)n,
+                         bufs[k], "output_io", h5_path);
         pf_h5_attr_i64(ds, "iteration", tr->iteration, PF_H5_ATTR_REPLACE, h5_path);
         pf_h5_attr_i64(ds, "steps", tr->cfg.steps, PF_H5_ATTR_REPLACE, h5_path);
         PF_H5CHECK(H5Dclose(ds));

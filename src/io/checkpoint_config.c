@@ -1,0 +1,111 @@
+/* proxflow: the config stored in a checkpoint (SPEC §4), read back for `sample`, `eval`
+ * and a chain's links: rank 0 reads the text, every rank parses and validates it, and
+ * errors name the checkpoint. */
+#include "proxflow/io/checkpoint.h"
+#include "core/h5util.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Root string attribute `name` of the HDF5 file path, malloc'd (serial, read-only);
+ * NULL with a message in err. */
+static char *read_root_str(const char *path, const char *name, char *err, size_t errlen)
+{
+    if (access(path, R_OK)) {
+        snprintf(err, errlen, "%s: cannot read checkpoint: %s", path, strerror(errno));
+        return NULL;
+    }
+    pf_h5_quiet q;
+    pf_h5_quiet_begin(&q);
+    char *out = NULL;
+    hid_t f = -1, a = -1, ft = -1;
+    if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        snprintf(err, errlen, "%s: not a readable HDF5 file (truncated, corrupt, or not a checkpoint)",
+                 path);
+        goto done;
+    }
+    if (H5Aexists(f, name) <= 0 || (a = H5Aopen(f, name, H5P_DEFAULT)) < 0) {
+        snprintf(err, errlen, "%s: not a proxflow checkpoint (attribute '%s' missing)", path, name);
+        goto done;
+    }
+    ft = H5Aget_type(a);
+    if (ft < 0 || H5Tget_class(ft) != H5T_STRING) {
+        snprintf(err, errlen, "%s: attribute '%s' is not a string", path, name);
+        goto done;
+    }
+    out = pf_h5_attr_string(a);
+    if (!out) snprintf(err, errlen, "%s: attribute '%s' unreadable (corrupt checkpoint?)", path, name);
+done:
+    if (ft >= 0) H5Tclose(ft);
+    if (a >= 0) H5Aclose(a);
+    if (f >= 0) H5Fclose(f);
+    pf_h5_quiet_end(&q);
+    return out;
+}
+
+/* Replace the first occurrence of `from` in s (size len) by `to`. */
+static void replace_once(char *s, size_t len, const char *from, const char *to)
+{
+    char *p = strstr(s, from);
+    if (!p) return;
+    char tail[2048];
+    snprintf(tail, sizeof tail, "%s", p + strlen(from));
+    snprintf(p, len - (size_t)(p - s), "%s%s", to, tail);
+}
+
+void pf_checkpoint_config(pf_config *cfg, const char *cmd, const char *ckpt)
+{
+    char err[1536] = "";
+    /* rank 0 reads, everyone gets the text (or the error): identical decisions below */
+    long long len = -1;
+    char *text = NULL;
+    if (pf_rank() == 0) {
+        text = read_root_str(ckpt, "config", err, sizeof err);
+        len = text ? (long long)strlen(text) : -1;
+    }
+    MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, pf_comm());
+    if (len < 0) pf_fail_collective(2, "%s: %s", cmd, err);
+    if (pf_rank() != 0) text = pf_malloc((size_t)len + 1);
+    MPI_Bcast(text, (int)len + 1, MPI_CHAR, 0, pf_comm());
+
+    /* pf_config_load parses files: each rank writes the text to a private temporary
+     * file, and error messages name the checkpoint instead of that file */
+    const char *tdir = getenv("TMPDIR");
+    char tmp[PF_STR + 64];
+    snprintf(tmp, sizeof tmp, "%s/proxflow-config-XXXXXX", tdir && *tdir ? tdir : "/tmp");
+    int fd = mkstemp(tmp), bad = 0;
+    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!fp || fwrite(text, 1, (size_t)len, fp) != (size_t)len || fclose(fp)) {
+        snprintf(err, sizeof err, "%s: cannot write a temporary copy of the configuration of %s: %s",
+                 tmp, ckpt, strerror(errno));
+        bad = 1;
+    }
+    free(text);
+    if (!bad) {
+        pf_config_defaults(cfg);
+        char where[PF_STR + 32];
+        snprintf(where, sizeof where, "%s[config]", ckpt);
+        if (pf_config_load(cfg, tmp, err, sizeof err)) {
+            replace_once(err, sizeof err, tmp, where);
+            bad = 1;
+        } else if (pf_config_validate(cfg, err, sizeof err)) {
+            replace_once(err, sizeof err, tmp, where);
+            bad = 1;
+        }
+        snprintf(cfg->src_file, sizeof cfg->src_file, "%.*s", (int)sizeof cfg->src_file - 1, where);
+    }
+    if (fd >= 0) unlink(tmp);
+    int any = bad;
+    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, pf_comm());
+    if (any) {
+        /* the message is printed by rank 0; make sure it has one */
+        if (!bad) snprintf(err, sizeof err, "the configuration of %s fails to load on another rank", ckpt);
+        pf_fail_collective(2, "%s: %s", cmd, err);
+    }
+}
+

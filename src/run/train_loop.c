@@ -1,0 +1,181 @@
+/* proxflow: a training run (SPEC §1.7, §4): resume or warm start, the iteration loop with
+ * its log, trajectory and checkpoint cadence, run.h5, and SIGTERM/SIGUSR1 handled as
+ * checkpoint-and-exit at the next iteration boundary. */
+#include "proxflow/run/train_loop.h"
+#include "proxflow/run/setup.h"
+#include "proxflow/flow/steps.h"
+#include "proxflow/io/checkpoint.h"
+#include "proxflow/io/dump.h"
+#include "proxflow/io/run_file.h"
+#include "run/progress.h"
+
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_stop_signal = 0;
+static void on_signal(int sig) { g_stop_signal = sig; }
+
+/* Any rank signalled -> every rank stops at this iteration boundary. */
+static int stop_requested(void)
+{
+    int s = g_stop_signal;
+    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_INT, MPI_MAX, pf_comm());
+    return s;
+}
+
+int pf_train_run(pf_config *cfg, const char *config_label, const char *resume, const char *dump)
+{
+    pf_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.label = config_label;
+    o.resume = resume;
+    o.dump = dump;
+    return pf_train_run_opts(cfg, &o);
+}
+
+/* Warm start (SPEC §8, chain.warm_start): parameters from a checkpoint of another run
+ * with the same shapes; a fresh optimiser (moments and step count reset), iteration 0. */
+static void warm_start(pf_trainer *tr, const char *ckpt)
+{
+    char err[1024];
+    int bad = pf_checkpoint_load(tr, ckpt, err, sizeof err);
+    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
+    if (bad) pf_fail_collective(2, "warm start: %s", err[0] ? err : "cannot load checkpoint");
+    pf_params *ps[2] = {&tr->theta, &tr->psi};
+    for (int k = 0; k < 2; k++) {
+        memset(ps[k]->m, 0, sizeof(pf_real) * ps[k]->n);
+        memset(ps[k]->v, 0, sizeof(pf_real) * ps[k]->n);
+        ps[k]->t = 0;
+    }
+    tr->iteration = 0;
+    pf_log("warm start from the networks of %s\n", ckpt);
+}
+
+int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
+{
+    pf_config cfg = *cfgp; /* a copy: the caller's config stays as it was */
+    const char *config_path = opts->label, *resume = opts->resume, *dump = opts->dump;
+    opts->finished = 0;
+    const int threads = pf_setup_threads(&cfg);
+    const int P = pf_nranks();
+    const int tty = pf_rank() == 0 && isatty(STDOUT_FILENO);
+
+    /* An existing run is continued only when asked (no silent overwrite). */
+    char run_path[PF_STR + 16];
+    snprintf(run_path, sizeof run_path, "%s/run.h5", cfg.out_dir);
+    struct stat sb;
+    if (!resume && !dump && stat(run_path, &sb) == 0)
+        pf_fail_collective(2, "%s already exists: continue it with --resume latest, or choose "
+                              "another --out", run_path);
+
+    pf_trainer tr;
+    pf_trainer_init(&tr, &cfg);
+    pf_log("proxflow %s: %s on %s: d = %d, mode %s, f %s, lambda %g, L %g, T %g, %d steps; "
+           "batch %d on %d rank%s x %d thread%s (%s, OpenBLAS %s)\n",
+           PF_VERSION, config_path, pf_data_name(tr.data), tr.d, pf_mode_name(cfg.mode),
+           pf_fdiv_name(cfg.f), cfg.lambda, cfg.L, cfg.T, cfg.steps, cfg.batch, P, P > 1 ? "s" : "",
+           threads, threads > 1 ? "s" : "", PF_REAL_NAME, PF_BLAS_FLAVOUR);
+    pf_log("potential %zu parameters, discriminator %zu; output %s\n", tr.theta.n, tr.psi.n,
+           cfg.out_dir);
+
+    if (resume) {
+        char path[PF_STR + 64], err[1024];
+        if (!strcmp(resume, "latest")) {
+            if (pf_checkpoint_latest(cfg.out_dir, path, sizeof path))
+                pf_fail_collective(2, "--resume latest: no complete checkpoint in %s/checkpoints",
+                                   cfg.out_dir);
+        } else {
+            snprintf(path, sizeof path, "%s", resume);
+        }
+        int bad = pf_checkpoint_load(&tr, path, err, sizeof err);
+        if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
+        if (bad) pf_fail_collective(2, "%s", err[0] ? err : "cannot load checkpoint");
+        pf_log("resumed from %s at iteration %ld\n", path, tr.iteration);
+    } else if (opts->init_from) {
+        warm_start(&tr, opts->init_from);
+    }
+    if (dump) {
+        pf_dump_state(&tr, dump);
+        pf_log("wrote %s\n", dump);
+        pf_trainer_free(&tr);
+        return 0;
+    }
+
+    signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_signal);
+    pf_run *run = pf_run_open(&tr, cfg.out_dir, threads, resume != NULL);
+    char ckpt[PF_STR + 64];
+    pf_diag dg;
+    memset(&dg, 0, sizeof dg);
+    const double t_start = pf_now();
+    double t_log = t_start, t_bar = t_start, spi = 0;
+    long it_log = tr.iteration;
+    int status = 0;
+    if (tr.iteration == 0) {
+        pf_diagnostics(&tr, &dg); /* the starting point of every curve */
+        dg.wall_s = 0;
+        pf_run_log(run, &dg);
+        if (cfg.trajectory_every > 0) pf_run_trajectories(run, &tr);
+    }
+    while (tr.iteration < cfg.iterations) {
+        pf_status st = pf_train_iteration(&tr);
+        if (st.bad) {
+            if (tty) printf("\n");
+            pf_log("proxflow: error: %s; stopping. Diagnostics up to the last log are in %s; "
+                   "the last checkpoint is intact.\n", st.msg, run_path);
+            if (pf_rank() == 0) fprintf(stderr, "proxflow: error: %s\n", st.msg);
+            status = 3;
+            break;
+        }
+        const double now = pf_now();
+        const long done = tr.iteration;
+        if (done % cfg.log_every == 0 || done == cfg.iterations) {
+            spi = (now - t_log) / (double)(done - it_log);
+            pf_diagnostics(&tr, &dg);
+            dg.wall_s = now - t_start;
+            dg.seconds_per_iteration = spi;
+            dg.samples_per_second = cfg.batch / spi;
+            pf_run_log(run, &dg);
+            pf_progress_line(&tr, &dg, spi, tty);
+            t_log = pf_now(); /* diagnostics are not training time */
+            it_log = done;
+        } else if (tty && now - t_bar >= 0.5) {
+            /* at most two updates a second: mpirun may hand ranks a pty even when its
+             * own output goes to a file */
+            pf_progress_bar(&tr, done > it_log ? (now - t_log) / (double)(done - it_log) : spi);
+            t_bar = now;
+        }
+        if (cfg.trajectory_every > 0 && done % cfg.trajectory_every == 0) pf_run_trajectories(run, &tr);
+        if (cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0 && done < cfg.iterations)
+            pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
+        int sig = stop_requested();
+        if (sig) {
+            pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
+            if (tty) printf("\n");
+            pf_log("proxflow: %s received: checkpoint %s written at iteration %ld; resume with "
+                   "--resume latest\n", sig == SIGTERM ? "SIGTERM" : "SIGUSR1", ckpt, tr.iteration);
+            pf_run_close(run);
+            pf_trainer_free(&tr);
+            return 0;
+        }
+    }
+    if (status == 0) {
+        pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
+        opts->finished = 1;
+        opts->train_seconds = pf_now() - t_start;
+        pf_run_samples(run, &tr);
+        const double wall = pf_now() - t_start;
+        pf_log("proxflow: done: %ld iterations in %.1f s (%.4f s/it, %.0f samples/s) on %d rank%s x "
+               "%d thread%s; divergence %.4e, KE %.4e, R_HJ %.3e, R_T %.3e -> %s\n",
+               tr.iteration, wall, spi, spi > 0 ? cfg.batch / spi : 0.0, P, P > 1 ? "s" : "",
+               threads, threads > 1 ? "s" : "", dg.divergence, dg.kinetic, dg.hj_residual,
+               dg.hj_terminal, run_path);
+    }
+    pf_run_close(run);
+    pf_trainer_free(&tr);
+    return status;
+}
