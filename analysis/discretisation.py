@@ -49,6 +49,10 @@ def main():
         mad = float(np.mean(np.abs(x - base)))
         rows.append((p, steps, mad))
         print(f"{os.path.basename(p)}\tsteps {steps}\tmean |x - x_first| per coordinate {mad:.5f}")
+    # panel names: the step count (a file without the `steps` attribute: its name); the
+    # first file is the one the others are compared with
+    names = [f"{s} steps" if s is not None else os.path.basename(p) for (_, s, _), p in zip(sets, a.files)]
+    diffs = ["(the reference)"] + [f"|diff| {m:.4f}" for _, _, m in rows[1:]]
     shape = tuple(int(v) for v in a.image_shape.split(",")) if a.image_shape else None
     k = len(sets)
     if shape:
@@ -61,13 +65,13 @@ def main():
                 img = x[c].reshape(C, H, W).transpose(1, 2, 0)
                 ax.imshow(img[:, :, 0] if C == 1 else np.clip(img, 0, 1), cmap="gray", vmin=0, vmax=1)
                 ax.set_xticks([]); ax.set_yticks([])
-            axes[r][0].set_ylabel(f"{steps} steps\n|diff| {mad:.4f}", fontsize=8)
+            axes[r][0].set_ylabel(f"{names[r]}\n{diffs[r]}", fontsize=8)
     else:
         fig, axes = plt.subplots(1, k, figsize=(4 * k, 4), squeeze=False)
         for r, ((x, steps, _), (_, _, mad)) in enumerate(zip(sets, rows)):
             ax = axes[0][r]
             ax.scatter(x[:, 0], x[:, 1], s=3)
-            ax.set_title(f"{steps} steps, mean |diff| {mad:.4f}", fontsize=9)
+            ax.set_title(f"{names[r]}, " + (diffs[r] if r == 0 else f"mean {diffs[r]}"), fontsize=9)
             ax.set_xlabel("$x_0$"); ax.set_ylabel("$x_1$")
     fig.suptitle(f"{a.label} discretisation invariance: same potential, same x0, h, h/2, h/4 ...".strip())
     fig.tight_layout()

@@ -177,7 +177,11 @@ class Run:
 
     @property
     def label(self):
-        """Default legend label: the run's flow.mode and its directory name."""
+        """Default legend label: the run's flow.mode and its directory name, or the name
+        alone when it already names the mode as one of its words (runs/mnist/w1w2 is
+        "w1w2", not "w1w2 w1w2"; mode-w1_lambda-2 keeps its name; L=5 is "w1w2 L=5")."""
+        if self.mode in re.split(r"[^A-Za-z0-9]+", self.name):
+            return self.name
         return f"{self.mode} {self.name}"
 
     @property

@@ -96,6 +96,9 @@ def main():
     ax[2].plot(k, links["kinetic"], "o-", label="kinetic energy")
     ax[2].plot(k, links["hj_residual"], "s-", label="R_HJ")
     ax[2].set_title("per-link HJ indicators")
+    hj = np.concatenate([links["kinetic"], links["hj_residual"]])
+    if np.all(np.isfinite(hj)) and np.all(hj > 0):
+        ax[2].set_yscale("log")  # both are drawn on one axis and may differ by decades
     ax[2].legend()
     for x in ax:
         x.set_xlabel("link k")
@@ -103,7 +106,7 @@ def main():
     fig.suptitle(f"{a.chain}: {int(attrs.get('completed', len(k)))} of {int(attrs.get('links', len(k)))} links")
     fig.tight_layout()
     p1 = os.path.join(out, "chain_links.png")
-    fig.savefig(p1, dpi=110)
+    fig.savefig(p1, dpi=110, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
 
     P = pools(a.chain)
@@ -132,9 +135,10 @@ def main():
         ax[j // cols][j % cols].axis("off")
     note = "" if shape is not None or P[0][1].shape[1] == 2 else " (first two coordinates)"
     fig.suptitle(f"pools of successive links{note}")
-    fig.tight_layout()
+    # tight_layout leaves no room for the suptitle on a one-row figure: reserve it
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
     p2 = os.path.join(out, "chain_pools.png")
-    fig.savefig(p2, dpi=110)
+    fig.savefig(p2, dpi=110, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
     print(f"wrote {p1}, {p2}")
 

@@ -39,6 +39,12 @@ TITLES = {
 }
 
 
+# Values of the last training step: the record at iteration 0 is taken before any step
+# and holds 0 for them (docs/OUTPUT.md), which is no measurement, so it is not drawn.
+STEP_METRICS = {"loss_d", "loss_g", "grad_norm_phi", "grad_norm_gamma", "penalty",
+                "seconds_per_iteration", "samples_per_second"}
+
+
 def parse_list(values):
     """['a,b', 'c'] -> ['a', 'b', 'c']"""
     out = []
@@ -99,6 +105,8 @@ def main(argv=None):
             if x is None or y is None:
                 continue
             ok = np.isfinite(x) & np.isfinite(y)
+            if m in STEP_METRICS and "iteration" in r.diagnostics:
+                ok &= r.diagnostics["iteration"] > 0
             if not ok.any():
                 continue
             any_data = True

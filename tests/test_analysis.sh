@@ -68,6 +68,20 @@ RUN="$SWEEP/mode-w1w2_lambda-0.5"
 "$PY" "$ANA/pfio.py" "$SWEEP" | tee "$T/pfio.txt"
 [[ $(grep -c "status finished" "$T/pfio.txt") == 4 ]] || fail "pfio.py: not 4 finished runs"
 
+# ---- legend labels: the mode, then the directory name, unless the name has the mode ----
+for d in w1w2 L=5; do mkdir -p "$T/named/$d"; cp "$RUN/run.h5" "$T/named/$d/run.h5"; done
+"$PY" - "$ANA" "$RUN" "$T/named" <<'EOF' || fail "pfio.Run.label"
+import sys
+sys.path.insert(0, sys.argv[1])
+import pfio
+got = [pfio.load_run(p).label for p in (sys.argv[2], sys.argv[3] + "/w1w2", sys.argv[3] + "/L=5")]
+want = ["mode-w1w2_lambda-0.5", "w1w2", "w1w2 L=5"]   # not "w1w2 w1w2"
+assert got == want, (got, want)
+EOF
+"$PY" "$ANA/plot_diagnostics.py" "$T/named/w1w2" --out "$OUT/named.png" | grep -q '^  w1w2: ' ||
+    fail "plot_diagnostics.py: a run named w1w2 is not labelled 'w1w2'"
+echo "ok: labels"
+
 # ---- plot_diagnostics ----
 "$PY" "$ANA/plot_diagnostics.py" "$SWEEP"/mode-* --logy --out "$OUT/diag.png"
 check_png "$OUT/diag.png"
