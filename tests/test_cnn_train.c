@@ -63,40 +63,21 @@ int main(int argc, char **argv)
     }
     fclose(fp);
 
+    char src[PF_STR + 16];
+    snprintf(src, sizeof src, "data.source=%s", path);
+    const char *const sets[] = {
+        src, "data.n_train=300", "data.reference=uniform", "data.reference_low=0",
+        "data.reference_high=0.5", "flow.mode=w1w2", "flow.f=kl", "flow.lambda=0.05", "flow.T=1",
+        "flow.steps=2", "lipschitz.L=1", "lipschitz.mu=0.1", "train.batch=32", "train.n_disc=2",
+        "train.seed=3", "output.diag_batch=32",
+        "potential.arch=cnn", "potential.channels=4,4", "potential.kernel=5",
+        "potential.widths=32,32", "potential.activation=relu", "potential.lr=5e-4",
+        "discriminator.arch=cnn", "discriminator.channels=4,4", "discriminator.kernel=5",
+        "discriminator.widths=32,32", "discriminator.activation=relu", "discriminator.lr=1e-3",
+        NULL};
+    const int ch[2] = {4, 4}, wd[2] = {32, 32}; /* as set above: the expected shapes */
     pf_config c;
-    pf_config_defaults(&c);
-    memcpy(c.source, path, sizeof path);
-    c.n_train = 300;
-    c.reference = PF_REF_UNIFORM;
-    c.ref_low = 0;
-    c.ref_high = 0.5;
-    c.mode = PF_MODE_W1W2;
-    c.f = PF_F_KL;
-    c.lambda = 0.05;
-    c.T = 1;
-    c.steps = 2;
-    c.L = 1;
-    c.mu = 0.1;
-    c.batch = 32;
-    c.n_disc = 2;
-    c.seed = 3;
-    c.diag_batch = 32;
-    const int ch[2] = {4, 4}, wd[2] = {32, 32};
-    pf_net_config *nets[2] = {&c.potential, &c.discriminator};
-    for (int k = 0; k < 2; k++) {
-        pf_net_config *nc = nets[k];
-        nc->arch = PF_ARCH_CNN;
-        nc->n_channels = 2;
-        memcpy(nc->channels, ch, sizeof ch);
-        nc->kernel = 5;
-        nc->n_widths = 2;
-        memcpy(nc->widths, wd, sizeof wd);
-        nc->activation = PF_ACT_RELU;
-    }
-    c.potential.lr = 5e-4;
-    c.discriminator.lr = 1e-3;
-    char err[512];
-    CHECK(!pf_config_validate(&c, err, sizeof err), "config: %s", err);
+    pf_test_config(&c, sets);
 
     pf_trainer tr;
     pf_trainer_init(&tr, &c);

@@ -35,27 +35,14 @@ static void gather(const pf_trainer *tr, const pf_real *Xloc, int a, int b, pf_r
 int main(int argc, char **argv)
 {
     pf_test_init(&argc, &argv);
+    static const char *const sets[] = {
+        "data.source=circle", "data.dim=8", "data.manifold_dim=1", "flow.mode=w1w2",
+        "flow.lambda=0.2", "flow.T=1", "flow.steps=5", "lipschitz.L=3", "lipschitz.mu=1",
+        "train.batch=256", "train.n_disc=3", "train.seed=5", "potential.lr=2e-3",
+        "discriminator.lr=2e-3", "potential.widths=64,64", "discriminator.widths=64,64", NULL};
     pf_config c;
-    pf_config_defaults(&c);
-    strcpy(c.source, "circle");
-    c.dim = 8;
-    c.manifold_dim = 1;
-    c.mode = PF_MODE_W1W2;
-    c.lambda = 0.2;
-    c.T = 1;
-    c.steps = 5;
-    c.L = 3;
-    c.mu = 1;
-    c.batch = 256;
-    c.n_disc = 3;
-    c.seed = 5;
+    pf_test_config(&c, sets);
     c.iterations = argc > 1 ? atol(argv[1]) : 600;
-    c.potential.lr = 2e-3;
-    c.discriminator.lr = 2e-3;
-    int w[2] = {64, 64};
-    c.potential.n_widths = c.discriminator.n_widths = 2;
-    memcpy(c.potential.widths, w, sizeof w);
-    memcpy(c.discriminator.widths, w, sizeof w);
     /* optional overrides for experiments: argv[2..] = section.key=value */
     for (int k = 2; k < argc; k++) {
         char err[512];

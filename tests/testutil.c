@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <mpi.h>
+#include <stdlib.h>
 
 int pf_test_failures = 0;
 int pf_test_checks = 0;
@@ -18,6 +19,21 @@ int pf_test_finish(const char *name)
         printf("%s: %d checks, %d failed\n", name, total[1], total[0]);
     MPI_Finalize();
     return total[0] ? 1 : 0;
+}
+
+void pf_test_config(pf_config *c, const char *const *sets)
+{
+    char err[1024];
+    pf_config_defaults(c);
+    for (int k = 0; sets[k]; k++)
+        if (pf_config_set(c, sets[k], err, sizeof err)) {
+            fprintf(stderr, "test config: %s\n", err);
+            exit(2);
+        }
+    if (pf_config_validate(c, err, sizeof err)) {
+        fprintf(stderr, "test config: %s\n", err);
+        exit(2);
+    }
 }
 
 double pf_relerr(double a, double b, double floor)

@@ -23,6 +23,12 @@ extern int pf_test_checks;
 void pf_test_init(int *argc, char ***argv);
 int pf_test_finish(const char *name);
 
+/* A test's config as a user writes it: the defaults, then each "section.key=value" of
+ * the NULL-terminated list applied as --set would (pf_config_set), then validated; a
+ * bad entry is a bug of the test: it prints the message and exits 2. */
+#include "proxflow/config/config.h"
+void pf_test_config(pf_config *c, const char *const *sets);
+
 /* Relative error |a-b| / max(|a|, |b|, floor). */
 double pf_relerr(double a, double b, double floor);
 

@@ -13,7 +13,9 @@ void pf_sweep_indices(const pf_sweep *s, long i, int *idx)
     }
 }
 
-int pf_sweep_run_name(const pf_sweep *s, long i, char *buf, size_t len)
+/* Run i's grid values joined by sep: "label=value" with the value sanitized for a
+ * directory name (names), or "section.key=value" as given (overrides). */
+static int join_values(const pf_sweep *s, long i, int names, char *buf, size_t len)
 {
     if (!len) return 1;
     buf[0] = '\0';
@@ -22,13 +24,19 @@ int pf_sweep_run_name(const pf_sweep *s, long i, char *buf, size_t len)
     pf_sweep_indices(s, i, idx);
     size_t j = 0;
     for (int a = 0; a < s->n_axes; a++) {
-        int m = snprintf(buf + j, len - j, "%s%s=%s", a ? "_" : "", s->axes[a].label,
+        const char *key = names ? s->axes[a].label : s->axes[a].key;
+        int m = snprintf(buf + j, len - j, "%s%s=%s", a ? (names ? "_" : " ") : "", key,
                          s->axes[a].values[idx[a]]);
         if (m < 0 || (size_t)m >= len - j) return 1;
-        pf_sweep_sanitize(buf + j + (a ? 1 : 0) + strlen(s->axes[a].label) + 1);
+        if (names) pf_sweep_sanitize(buf + j + (a ? 1 : 0) + strlen(key) + 1);
         j += (size_t)m;
     }
     return 0;
+}
+
+int pf_sweep_run_name(const pf_sweep *s, long i, char *buf, size_t len)
+{
+    return join_values(s, i, 1, buf, len);
 }
 
 int pf_sweep_run_dir(const pf_sweep *s, long i, char *buf, size_t len)
@@ -41,18 +49,7 @@ int pf_sweep_run_dir(const pf_sweep *s, long i, char *buf, size_t len)
 
 int pf_sweep_run_overrides(const pf_sweep *s, long i, char *buf, size_t len)
 {
-    if (!len) return 1;
-    buf[0] = '\0';
-    if (i < 0 || i >= s->n_runs) return 1;
-    int idx[PF_CONFIG_MAX_KEYS];
-    pf_sweep_indices(s, i, idx);
-    size_t j = 0;
-    for (int a = 0; a < s->n_axes; a++) {
-        int m = snprintf(buf + j, len - j, "%s%s=%s", a ? " " : "", s->axes[a].key, s->axes[a].values[idx[a]]);
-        if (m < 0 || (size_t)m >= len - j) return 1;
-        j += (size_t)m;
-    }
-    return 0;
+    return join_values(s, i, 0, buf, len);
 }
 
 int pf_sweep_run_config(const pf_sweep *s, long i, pf_config *cfg, char *err, size_t errlen)

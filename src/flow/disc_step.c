@@ -106,13 +106,9 @@ pf_status pf_disc_step(pf_trainer *tr, int k)
 {
     pf_status s = pf_disc_loss_grad(tr, k);
     if (s.bad) return s;
-    double t0 = pf_now();
-    pf_wait_for_ranks(tr, &t0);
-    pf_params_allreduce_grad(&tr->psi);
-    double t1 = pf_now();
-    tr->t_reduce += t1 - t0;
-    double gn = pf_params_grad_norm(&tr->psi);
+    const double gn = pf_reduce_grad(tr, &tr->psi);
     if (!isfinite(gn)) return pf_status_bad(tr, "discriminator gradient grad_norm_gamma", gn);
+    const double t1 = pf_now();
     pf_params_adam_step(&tr->psi);
     tr->t_disc += pf_now() - t1;
     return s;

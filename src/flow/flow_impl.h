@@ -48,9 +48,10 @@ void pf_draw_interp(const pf_trainer *tr, uint64_t it, uint32_t purpose, int a, 
 /* Status values of a step. */
 pf_status pf_status_ok(void);
 pf_status pf_status_bad(const pf_trainer *tr, const char *what, double value);
-/* proxflow_bench's split of the all-reduce time (split_wait): a barrier's time is the
- * wait for the slowest rank, moved from t_reduce into t_wait. */
-void pf_wait_for_ranks(pf_trainer *tr, double *t0);
+/* The gradient all-reduce of a step over P (SPEC §3), timed into t_reduce (with
+ * split_wait, proxflow_bench's, a barrier first puts the wait for the slowest rank into
+ * t_wait); returns the norm of the summed gradient. */
+double pf_reduce_grad(pf_trainer *tr, pf_params *P);
 
 /* Squared norm of the first d entries of a row. */
 static inline double pf_sq(const pf_real *x, int d)

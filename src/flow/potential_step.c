@@ -98,18 +98,14 @@ pf_status pf_potential_step(pf_trainer *tr)
 {
     pf_status s = pf_potential_loss_grad(tr);
     if (s.bad) return s;
-    double t0 = pf_now();
-    pf_wait_for_ranks(tr, &t0);
-    pf_params_allreduce_grad(&tr->theta);
-    double t1 = pf_now();
-    tr->t_reduce += t1 - t0;
-    double gn = pf_params_grad_norm(&tr->theta);
+    const double gn = pf_reduce_grad(tr, &tr->theta);
     if (!isfinite(gn)) {
         /* every rank sees this: find out whether the loss itself was the cause */
         double lg = pf_potential_loss_global(tr);
         if (!isfinite(lg)) return pf_status_bad(tr, "potential loss loss_g", lg);
         return pf_status_bad(tr, "potential gradient grad_norm_phi", gn);
     }
+    const double t1 = pf_now();
     pf_params_adam_step(&tr->theta);
     tr->t_pot += pf_now() - t1;
     return s;

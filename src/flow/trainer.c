@@ -169,13 +169,22 @@ pf_status pf_status_bad(const pf_trainer *tr, const char *what, double value)
 
 /* proxflow_bench's split of the all-reduce time (split_wait): the barrier's time is the
  * wait for the slowest rank, what remains is the reduction itself. */
-void pf_wait_for_ranks(pf_trainer *tr, double *t0)
+static void wait_for_ranks(pf_trainer *tr, double *t0)
 {
     if (!tr->split_wait || pf_nranks() == 1) return;
     MPI_Barrier(pf_comm());
     const double t = pf_now();
     tr->t_wait += t - *t0;
     *t0 = t;
+}
+
+double pf_reduce_grad(pf_trainer *tr, pf_params *P)
+{
+    double t0 = pf_now();
+    wait_for_ranks(tr, &t0);
+    pf_params_allreduce_grad(P);
+    tr->t_reduce += pf_now() - t0;
+    return pf_params_grad_norm(P);
 }
 
 /* Interpolation weights s_i ~ U[0,1], one per pair (SPEC §1.4). */
