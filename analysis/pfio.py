@@ -418,6 +418,19 @@ def guess_image_shape(f, path, d):
     return None
 
 
+def plot_dims(ap, spec, d):
+    """The two coordinates a 2-D plot shows (--dims "i,j"), checked against d; exits
+    through ap.error otherwise.  d = 1 plots the single coordinate against itself."""
+    dims = [int(x) for x in spec.split(",")]
+    if len(dims) != 2:
+        ap.error("--dims takes two coordinates, e.g. 0,1")
+    if d == 1:
+        dims = [0, 0]
+    if max(dims) >= d or min(dims) < 0:
+        ap.error(f"--dims {spec}: the data have d = {d}")
+    return dims
+
+
 def savefig(fig, out):
     """Write a PNG (creating its directory) and print its path."""
     d = os.path.dirname(out)

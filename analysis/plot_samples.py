@@ -115,13 +115,7 @@ def main(argv=None):
             fig.colorbar(im, ax=list(axes[0]), shrink=0.8, label="pixel value")
         fig.suptitle(f"{s['label']}: {H}x{W}x{C} images{it}", fontsize=11)
     else:
-        dims = [int(x) for x in args.dims.split(",")]
-        if len(dims) != 2:
-            ap.error("--dims takes two coordinates, e.g. 0,1")
-        if d == 1:
-            dims = [0, 0]
-        if max(dims) >= d or min(dims) < 0:
-            ap.error(f"--dims {args.dims}: the data have d = {d}")
+        dims = pfio.plot_dims(ap, args.dims, d)
         rng = np.random.default_rng(0)
         fin = np.concatenate([p[:, dims][np.all(np.isfinite(p[:, dims]), axis=1)]
                               for _, p in panels])

@@ -84,13 +84,7 @@ def main(argv=None):
         label = run.label
         default_out = os.path.join(run.dir, f"trajectories_{it:08d}.png")
     nt1, n, d = x.shape
-    dims = [int(v) for v in args.dims.split(",")]
-    if len(dims) != 2:
-        ap.error("--dims takes two coordinates, e.g. 0,1")
-    if d == 1:
-        dims = [0, 0]
-    if max(dims) >= d or min(dims) < 0:
-        ap.error(f"--dims {args.dims}: the data have d = {d}")
+    dims = pfio.plot_dims(ap, args.dims, d)
     st = straightness(x)
     sel = x[:, : min(n, args.max_lines)]
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: the config parser (src/config.c; docs/RELIABILITY.md).
+/* libFuzzer target: the config parser (src/config/; docs/RELIABILITY.md).
  *
  * Each input is an INI file given to pf_config_load; each of its lines that looks
  * like section.key=value is also given to pf_config_set.  Whatever the bytes, the

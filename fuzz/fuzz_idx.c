@@ -1,4 +1,4 @@
-/* libFuzzer target: the MNIST IDX parser (pf_idx_parse, src/data_files.c; the reader
+/* libFuzzer target: the MNIST IDX parser (pf_idx_parse, src/data/files.c; the reader
  * proxflow uses calls the same header and size checks; docs/RELIABILITY.md).
  *
  * Each input is a whole uncompressed IDX file in memory.  The parser must return

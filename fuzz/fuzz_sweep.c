@@ -1,4 +1,4 @@
-/* libFuzzer target: the sweep file parser (src/sweep.c; docs/RELIABILITY.md).
+/* libFuzzer target: the sweep file parser (src/config/sweep_load.c; docs/RELIABILITY.md).
  *
  * Each input is a sweep file in a private directory that also holds a small valid
  * base config, base.ini (the corpus names it: base = base.ini).  pf_sweep_load must

@@ -1,7 +1,7 @@
 /* test_config: defaults, parsing, round trip, --set, and rejection of malformed
  * configs with messages naming the file, line and key (SPEC §5).
  * "test_config --update-doc docs/CONFIG.md" rewrites the generated key reference in
- * that file (between the BEGIN/END markers) from the key table in src/config.c. */
+ * that file (between the BEGIN/END markers) from the key table in src/config/. */
 #include "testutil.h"
 
 #include "proxflow/config/config.h"

@@ -184,7 +184,7 @@ int main(int argc, char **argv)
     }
     run_case("sphere", PF_MODE_W1W2, PF_F_KL, NULL);
     run_case("8gaussians", PF_MODE_W1, PF_F_KL_LEGENDRE, NULL);
-    /* the row-parallel simulation of the discriminator batches (train.c: chunks of >= 64
+    /* the row-parallel simulation of the discriminator batches (flow/: chunks of >= 64
      * rows, so 2 batches of 64): with a small MLP (steps on one thread) and with a
      * 160-wide one (steps with BLAS threads).  The wide discriminator is softplus: with
      * ReLU, last-layer units active on the whole batch have biases in which DV is exactly

@@ -1,4 +1,4 @@
-/* test_sweep: sweep file expansion (SPEC §7, src/sweep.c): deterministic order with the
+/* test_sweep: sweep file expansion (SPEC §7, src/config/sweep_load.c): deterministic order with the
  * last key varying fastest, the count, run names and directories, the resolved config
  * of a run, [fixed], quoting, and bad sweep files rejected with messages naming the
  * file, line and key. */

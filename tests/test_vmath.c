@@ -1,13 +1,13 @@
-/* pf_vtanh / pf_vtanh_d1d2 (src/vmath.c) against libm, in the build's precision:
+/* pf_vtanh / pf_vtanh_d1d2 (src/nn/vmath.c) against libm, in the build's precision:
  *  - max error in ulps of the exact value (reference: tanhl for double, tanh for float)
  *    over a dense grid of [-25, 25], a log grid from the smallest denormal to 1e30 (both
  *    signs), random bit patterns, the switch-over points and the specials; the bound
- *    (3 ulp) is the one include/proxflow/vmath.h states;
+ *    (3 ulp) is the one include/proxflow/nn/vmath.h states;
  *  - tanh(+-0) = +-0 (sign kept), tanh(+-inf) = +-1, NaN -> NaN, |tanh| <= 1, odd;
  *  - the same result for an element wherever it sits in an array (vector body or tail);
  *  - d1d2: s as pf_vtanh, ds = 1 - s^2, d2s = -2 s ds, and ds, d2s against central
  *    finite differences of s and ds;
- *  - the clone the CPU picks (x86-64-v4 / AVX2 / default, src/vmath.c) gives the same
+ *  - the clone the CPU picks (x86-64-v4 / AVX2 / default, src/nn/vmath.c) gives the same
  *    bits as the baseline build of the same file (compiled again with PF_NO_CLONES and
  *    renamed *_base, tests/CMakeLists.txt), on 4 M arguments. */
 #include "proxflow/nn/vmath.h"
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* src/vmath.c built for the baseline ISA only (tests/CMakeLists.txt: pf_vmath_base) */
+/* src/nn/vmath.c built for the baseline ISA only (tests/CMakeLists.txt: pf_vmath_base) */
 void pf_vtanh_base(int n, const pf_real *x, pf_real *y);
 void pf_vtanh_d1_base(int n, const pf_real *z, pf_real *s, pf_real *ds);
 void pf_vtanh_d1d2_base(int n, const pf_real *z, pf_real *s, pf_real *ds, pf_real *d2s);

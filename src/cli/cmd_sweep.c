@@ -1,4 +1,4 @@
-/* `proxflow sweep SWEEP.ini` (SPEC §5, §7): expand a sweep file (src/sweep.c) and run
+/* `proxflow sweep SWEEP.ini` (SPEC §5, §7): expand a sweep file (src/config/sweep_load.c) and run
  * one of its runs in its own directory, in-process, through the same pf_train_run as
  * `train`.  One run per Slurm array index (slurm/sweep.sbatch).
  *

@@ -1,4 +1,4 @@
-/* proxflow: OpenBLAS's kernel set (include/proxflow/blas_info.h). */
+/* proxflow: OpenBLAS's kernel set (include/proxflow/core/blas_info.h). */
 #include "proxflow/core/blas_info.h"
 
 #include <cblas.h>

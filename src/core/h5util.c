@@ -1,5 +1,5 @@
 /* HDF5 error handling, attribute readers and writers, and mkdir -p, shared by every
- * module that reads or writes HDF5 (include/proxflow/h5util.h). */
+ * module that reads or writes HDF5 (src/core/h5util.h). */
 #include "core/h5util.h"
 #include "proxflow/core/common.h"
 #include "proxflow/core/fault.h"

@@ -52,7 +52,7 @@ void pf_h5_attr_i64_vec(hid_t obj, const char *name, const long long *v, hsize_t
                         pf_h5_attr_mode mode, const char *path);
 
 /* H5Dwrite, behind the fault points "h5_write" (every call) and `point`
- * ("checkpoint_io" or "output_io"; include/proxflow/common.h): when one fires with
+ * ("checkpoint_io" or "output_io"; include/proxflow/core/common.h): when one fires with
  * action "fail" the write fails as on a full disk (ENOSPC, an HDF5 error on the
  * stack), so the reliability tests can show what a full file system does
  * (docs/RELIABILITY.md).  Every dataset write of run.h5 and checkpoints goes through it. */

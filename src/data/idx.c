@@ -88,7 +88,7 @@ static unsigned long be32(const unsigned char *b)
 /* an error message into the caller's buffer; returns PF_IDX_BAD */
 #define idx_fail(err, errlen, ...) pf_errorf(PF_IDX_BAD, (err), (errlen), __VA_ARGS__)
 
-/* include/proxflow/idx.h.  Never dies: the fuzzer (fuzz/fuzz_idx.c) calls it. */
+/* src/data/idx.h.  Never dies: the fuzzer (fuzz/fuzz_idx.c) calls it. */
 int pf_idx_parse_header(const unsigned char *buf, size_t len, const char *name,
                         pf_idx_header *h, char *err, size_t errlen)
 {

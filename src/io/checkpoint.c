@@ -32,7 +32,7 @@
 
 #include "core/h5util.h"
 
-/* ---- attributes (writers: include/proxflow/h5util.h) ------------------------------ */
+/* ---- attributes (writers: src/core/h5util.h) ------------------------------ */
 
 /* Reading (load, latest): never dies; 0 on success. */
 static int get_i64(hid_t loc, const char *name, long long *v)

@@ -55,7 +55,7 @@ static void iso_now(char s[32])
     MPI_Bcast(s, 32, MPI_CHAR, 0, pf_comm());
 }
 
-/* Attributes (include/proxflow/h5util.h) are written PF_H5_ATTR_REPLACE: a resumed run
+/* Attributes (src/core/h5util.h) are written PF_H5_ATTR_REPLACE: a resumed run
  * rewrites them in the reopened file (collective: same value on every rank). */
 
 static hid_t group_open_or_create(hid_t loc, const char *name, const char *h5_path)

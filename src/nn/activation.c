@@ -42,7 +42,7 @@ void pf_activation(pf_act a, pf_real z, pf_real *s, pf_real *ds, pf_real *d2s)
 static void act_eval(pf_act a, int m, const pf_real *z, pf_real *s, pf_real *ds, pf_real *d2s)
 {
     switch (a) {
-    case PF_ACT_TANH: /* vectorised, within 3 ulp of libm (src/vmath.c, issue 7) */
+    case PF_ACT_TANH: /* vectorised, within 3 ulp of libm (src/nn/vmath.c, issue 7) */
         if (d2s) pf_vtanh_d1d2(m, z, s, ds, d2s);
         else pf_vtanh_d1(m, z, s, ds);
         break;

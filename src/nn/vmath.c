@@ -1,4 +1,4 @@
-/* Vectorisable tanh (include/proxflow/vmath.h).
+/* Vectorisable tanh (include/proxflow/nn/vmath.h).
  *
  * tanh(x) = sign(x) e / (e + 2) with e = expm1(2|x|): no cancellation anywhere (e >= 0),
  * and e = 2|x| + ... is accurate for small |x|, so tiny and denormal x come out as x.

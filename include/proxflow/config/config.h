@@ -98,7 +98,7 @@ int pf_config_set(pf_config *c, const char *assignment, char *err, size_t errlen
 int pf_config_validate(const pf_config *c, char *err, size_t errlen);
 
 /* 1 if both networks are MLPs whose hidden layers are all at most 128 wide (their GEMMs
- * are too small for BLAS threads; cli_train.c, issue 7). */
+ * are too small for BLAS threads; run/train_loop.c, issue 7). */
 int pf_config_small_mlps(const pf_config *c);
 
 /* The resolved config as INI text (every key, sections in order); malloc'd. */
