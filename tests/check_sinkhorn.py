@@ -82,7 +82,7 @@ def cases():
         ("moons vs pinwheel 2-D", moons(150, rng), pw, 0.5),
         ("pinwheel in R^7 vs noisy 7-D", e7, f7, 0.5),
         ("pinwheel in R^7 vs noisy 7-D", e7, f7, 1.0),
-        ("gaussians 3-D", rng.normal(size=(200, 3)), 1.3 * rng.normal(size=(150, 3)) + 0.2, 0.5),
+        ("gaussians 3-D", rng.normal(size=(200, 3)), 1.3 * rng.normal(size=(150, 3)) + 0.2, 1.0),
     ]
 
 
