@@ -5,6 +5,7 @@
 #include "proxflow/cli/cli.h"
 #include "proxflow/run/setup.h"
 #include "proxflow/eval/metrics.h"
+#include "proxflow/eval/sinkhorn.h"
 #include "proxflow/core/rng.h"
 
 #include <errno.h>
@@ -16,7 +17,8 @@
 #include <string.h>
 
 static const char *const USAGE =
-    "proxflow eval --checkpoint CKPT [--n N] [--data SPEC] [--steps Nt] [--seed S] [--json FILE]";
+    "proxflow eval --checkpoint CKPT [--n N] [--data SPEC] [--steps Nt] [--seed S] [--json FILE] "
+    "[--sinkhorn-blur B] [--sinkhorn-scaling R]";
 
 #define PF_EVAL_PROJECTIONS 200
 #define PF_EVAL_MAX_METRICS 24
@@ -64,6 +66,18 @@ static double manifold_mean(const pf_data *D, const pf_real *X, int n, int d)
     return n ? s / n : NAN;
 }
 
+/* A whole-string finite number in (lo, hi) (open bounds), else exit 2 with the usage;
+ * what says which numbers in the message. */
+static double parse_open_real(const char *v, const char *opt, double lo, double hi, const char *what)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (!*v || *end || errno || !isfinite(x) || !(x > lo) || !(x < hi))
+        pf_cli_usage_error("eval", USAGE, "%s must be %s, not '%s'", opt, what, v);
+    return x;
+}
+
 static void json_string(FILE *fp, const char *s)
 {
     fputc('"', fp);
@@ -79,6 +93,7 @@ int pf_cmd_eval(int argc, char **argv)
 {
     const char *ckpt = NULL, *data = NULL, *json = NULL, *v;
     long long N = 2000, nt_opt = 0, seed = 0;
+    double sk_blur = 0.05, sk_scaling = 0.5; /* geomloss's SamplesLoss defaults */
     for (int k = 0; k < argc; k++) {
         if ((v = pf_cli_option(argc, argv, &k, "--checkpoint", "eval", USAGE))) ckpt = v;
         else if ((v = pf_cli_option(argc, argv, &k, "--data", "eval", USAGE))) data = v;
@@ -89,6 +104,10 @@ int pf_cmd_eval(int argc, char **argv)
             nt_opt = pf_cli_parse_int(v, "--steps", 1, 1 << 20, "eval", USAGE);
         else if ((v = pf_cli_option(argc, argv, &k, "--seed", "eval", USAGE)))
             seed = pf_cli_parse_int(v, "--seed", 0, (1LL << 62), "eval", USAGE);
+        else if ((v = pf_cli_option(argc, argv, &k, "--sinkhorn-blur", "eval", USAGE)))
+            sk_blur = parse_open_real(v, "--sinkhorn-blur", 0, INFINITY, "a positive number");
+        else if ((v = pf_cli_option(argc, argv, &k, "--sinkhorn-scaling", "eval", USAGE)))
+            sk_scaling = parse_open_real(v, "--sinkhorn-scaling", 0, 1, "a number in (0, 1)");
         else if (argv[k][0] == '-') pf_cli_usage_error("eval", USAGE, "unknown option %s", argv[k]);
         else pf_cli_usage_error("eval", USAGE, "unexpected argument %s", argv[k]);
     }
@@ -162,6 +181,13 @@ int pf_cmd_eval(int argc, char **argv)
         m[k++] = (metric){"mmd2", pf_mmd2_gaussian(AX, n, Y, n, d, bw)};
         m[k++] = (metric){"mmd2_reference", pf_mmd2_gaussian(AR, n, Y, n, d, bw)};
         m[k++] = (metric){"mmd_bandwidth", bw};
+        /* geomloss's SamplesLoss("sinkhorn", p=2, blur, scaling): the score of the
+         * paper code's low-dimensional table (issue 19; docs/COMMANDS.md) */
+        m[k++] = (metric){"sinkhorn", pf_sinkhorn_divergence(AX, n, Y, n, d, sk_blur, sk_scaling, 0, 0, NULL)};
+        m[k++] = (metric){"sinkhorn_reference",
+                          pf_sinkhorn_divergence(AR, n, Y, n, d, sk_blur, sk_scaling, 0, 0, NULL)};
+        m[k++] = (metric){"sinkhorn_blur", sk_blur};
+        m[k++] = (metric){"sinkhorn_scaling", sk_scaling};
         double md = manifold_mean(D, AX, n, d);
         if (!isnan(md)) {
             m[k++] = (metric){"manifold_distance", md};
