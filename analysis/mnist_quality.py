@@ -32,6 +32,8 @@ values outside [0, 1] is reported.  With no input it prints the two ends alone.
 examples:
   analysis/mnist_quality.py runs/mnist/w1w2 runs/mnist/w1
   analysis/mnist_quality.py samples.h5 --json quality.json
+  analysis/mnist_quality.py                 # the two ends of the scale only
+  analysis/mnist_quality.py --calibrate     # real digits with known defects
   analysis/mnist_quality.py runs/mnist/w1w2/checkpoints/ckpt_00001000.h5 \\
       --proxflow build-float/proxflow --n 2000 --seed 1
 
@@ -239,6 +241,40 @@ def load_input(path, a):
     return label, s["generated"], s["reference"], cfg
 
 
+def calibration(q, data_dir=None, seed=0):
+    """The measure on sets made from real digits whose defect is known (the
+    calibration table of docs/REPRODUCTION.md): the floor at several n, training digits,
+    random 2000/2000 splits of the held-out rows, missing classes, noise, blur, shift, a
+    mix with reference noise, and the reference itself.  Returns (rows, split FDs)."""
+    rng = np.random.default_rng(seed)
+    xa, ya = q.xa, q.ya
+    rows = [q.measure(xa[:n], label=f"real A, first {n}") for n in (500, 1000, 2000)]
+    xtr = mc.split(mc.load_mnist(data_dir))[0][0]
+    rows.append(q.measure(xtr[:2000], label="training rows 0..1999 (seen by both)"))
+    rows.append(q.measure(xa[ya == 1], label="A, only 1s"))
+    rows.append(q.measure(xa[np.isin(ya, [1, 4, 7, 9])], label="A, only 1, 4, 7, 9"))
+    for s in (0.1, 0.3):
+        rows.append(q.measure(xa + s * rng.standard_normal(xa.shape), label=f"A + N(0, {s}^2) noise"))
+    img = xa.reshape(-1, 28, 28)
+    p = np.pad(img, ((0, 0), (1, 1), (1, 1)))
+    blur = sum(p[:, i:i + 28, j:j + 28] for i in range(3) for j in range(3)) / 9
+    rows.append(q.measure(blur.reshape(-1, 784), label="A, 3x3 box blur"))
+    shifted = np.pad(img, ((0, 0), (0, 0), (2, 0)))[:, :, :28]
+    rows.append(q.measure(shifted.reshape(-1, 784), label="A, shifted 2 px right"))
+    rows.append(q.measure(0.5 * xa + 0.5 * rng.uniform(0, 0.5, xa.shape),
+                          label="(A + U[0, 0.5]^784) / 2"))
+    rows.append(q.scale_ends(2000, seed=seed)["reference"])
+    fa, fb = q.clf.features(q.xa)[0], q.clf.features(q.xb)[0]
+    fh = np.concatenate([fa, fb])
+    splits = []
+    for _ in range(10):
+        perm = rng.permutation(len(fh))
+        m1, S1 = gaussian_stats(fh[perm[:N_HALF]])
+        m2, S2 = gaussian_stats(fh[perm[N_HALF:]])
+        splits.append(frechet(m1, S1, m2, S2))
+    return rows, splits
+
+
 # ---- output -------------------------------------------------------------------------
 def table(rows):
     head = f"{'samples':<46} {'n':>5} {'FD':>8} {'H bits':>6} {'>=5%':>4} {'conf':>5} {'out[0,1]':>8}  hist % (0..9)"
@@ -265,6 +301,8 @@ def main():
     ap.add_argument("--np", type=int, default=1, help="ranks for proxflow sample (mpirun -n)")
     ap.add_argument("--keep-samples", default=None, help="where to write the sampled file (one checkpoint)")
     ap.add_argument("--ends-n", type=int, default=2000, help="n of the scale ends with no input")
+    ap.add_argument("--calibrate", action="store_true", help="print the measure on real digits "
+                    "with known defects (missing classes, noise, blur, ...) and exit")
     ap.add_argument("--no-clip", action="store_true", help="classify values as they are")
     ap.add_argument("--json", default=None, help="also write the results as JSON")
     a = ap.parse_args()
@@ -279,6 +317,16 @@ def main():
     print(f"FD = classifier-feature Frechet distance (64 penultimate ReLU features; NOT "
           f"the Inception FID) to held-out B, rows {mc.N_TRAIN + N_HALF}.."
           f"{mc.N_TRAIN + 2 * N_HALF - 1}; H in bits (max 3.322)\n")
+    if a.calibrate:
+        rows, splits = calibration(q, a.data)
+        print(table(rows))
+        fb = q.clf.features(q.xb)[0]
+        print(f"\nFD between random 2000/2000 splits of the held-out rows (10 splits): "
+              f"mean {np.mean(splits):.3f}, sd {np.std(splits):.3f}, min {min(splits):.3f}, "
+              f"max {max(splits):.3f}")
+        print(f"feature units never active on B: {int(np.sum(fb.max(0) == 0))} of "
+              f"{fb.shape[1]}; rank of B's covariance {np.linalg.matrix_rank(q.S_b)}")
+        return
     groups = []
     for path in a.inputs:
         label, x, ref, cfg = load_input(path, a)
