@@ -83,8 +83,8 @@ def load_mnist(data_dir=None):
     lab = os.path.join(d, "labels-idx1-ubyte.gz")
     for p in (img, lab):
         if not os.path.isfile(p):
-            raise FileNotFoundError(f"{p} not found (docs/DATA.md; --data DIR or "
-                                    f"PROXFLOW_DATA_DIR=DIR with DIR/mnist)")
+            raise FileNotFoundError(f"{p} not found (docs/DATA.md; give --data MNIST_DIR, "
+                                    f"or set PROXFLOW_DATA_DIR to the directory holding mnist/)")
     x = read_idx(img)
     y = read_idx(lab).astype(np.int64)
     if x.shape[0] != y.shape[0] or x.shape[1:] != (28, 28):
