@@ -1,202 +1,269 @@
-/* SPEC §3 invariance, in one 4-rank job: 20 iterations trained on 1 rank (1 and 2
- * threads), on 2 ranks (a split of the job) and on 4 ranks must agree to 1e-10
- * relative in every parameter of both networks; repeated runs with the same rank and
- * thread count are bit-identical.  The batch (30) does not divide by 4 (8,8,7,7); two
- * more cases at batch 64 exercise the row-parallel simulation (small and wide MLPs).
+/* SPEC §3 invariance, in one 4-rank job: a config trained for ITERS iterations on 1 rank
+ * (1 and 2 threads), on 2, 3 and 4 ranks (splits of the job) must end with bit-identical
+ * states: every entry of both networks' buffers (parameters, gradients, Adam moments),
+ * the Adam step counts and the diagnostics record.  Also: a run checkpointed half-way on
+ * 2 ranks and resumed on 3 ranks (and on 1 rank x 2 threads) ends equal to the
+ * uninterrupted 1-rank run.  Cases cover every activation (ReLU discriminators
+ * included), every mode, every f, the reference code's kinetic term and a CNN, with the
+ * batch (30) not divisible by the rank counts, in the build's precision (the unit tests
+ * also run in a float build).
  *
- * 1e-10 is a double-precision statement (SPEC §3).  In a float build (pf_real = float)
- * rank counts change the summation order, so results differ by float roundoff
- * amplified by 20 iterations: the bound is 1e-4 relative there (840 eps_float;
- * measured 1.2e-5 for sphere on 4 ranks, 2.8e-8 for 8gaussians; Adam's eps: see
- * make_config).
- * Bit-identity of equal rank and thread counts holds in both precisions. */
-#include "proxflow/flow/trainer.h"
+ * argv: [ITERS] [CASE-INDEX] for exploration. */
+#include "proxflow/flow/diagnostics.h"
 #include "proxflow/flow/steps.h"
+#include "proxflow/flow/trainer.h"
+#include "proxflow/io/checkpoint.h"
 #include "testutil.h"
 
+#include <hdf5.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static int ITERS = 20;
-static size_t g_ntheta; /* parameters of the potential: where psi starts in a result */
+static int ITERS = 16;
+static char g_dir[256]; /* scratch directory (checkpoints, the image file) */
 
-static pf_config make_config(const char *source, pf_mode mode, pf_fdiv f)
+/* The end state of a run: both buffers (4 n each: p | g | m | v), step counts, the
+ * diagnostics record (its timing fields are the loop's, not pf_diagnostics'). */
+typedef struct {
+    size_t n;
+    unsigned char *bytes;
+} state;
+
+static state take_state(pf_trainer *tr)
 {
-    pf_config c;
-    pf_config_defaults(&c);
-    strcpy(c.source, source);
-    c.dim = 4;
-    c.manifold_dim = 2;
-    c.mode = mode;
-    c.f = f;
-    c.steps = 3;
-    c.lambda = 0.5;
-    c.batch = 30;
-    c.diag_batch = 30;
-    c.n_disc = 2;
-    c.seed = 123;
-    c.potential.lr = c.discriminator.lr = 1e-3;
-    int w[2] = {16, 16};
-    c.potential.n_widths = c.discriminator.n_widths = 2;
-    memcpy(c.potential.widths, w, sizeof w);
-    memcpy(c.discriminator.widths, w, sizeof w);
-#ifdef PF_USE_FLOAT
-    /* Adam's eps must exceed the roundoff of a gradient that is exactly 0 (the
-     * DV-flat directions described at net_relerr: ~1e-7 in float, ~1e-16 in double).
-     * With the default 1e-8 Adam turns that roundoff, whose sign depends on the
-     * summation order (the rank count), into steps of ~lr: measured 1.7e-3 relative
-     * between 1 and 4 ranks.  1e-5 is still < 1% of sqrt(v) >= 1e-3 of the real
-     * gradients here, so the training is otherwise the same. */
-    c.potential.eps = c.discriminator.eps = 1e-5;
-#endif
-    return c;
+    pf_diag dg;
+    memset(&dg, 0, sizeof dg);
+    pf_diagnostics(tr, &dg);
+    state s;
+    const size_t nt = 4 * tr->theta.n * sizeof(pf_real), np = 4 * tr->psi.n * sizeof(pf_real);
+    s.n = nt + np + 2 * sizeof(long) + sizeof dg;
+    s.bytes = malloc(s.n);
+    unsigned char *p = s.bytes;
+    memcpy(p, tr->theta.buf, nt), p += nt;
+    memcpy(p, tr->psi.buf, np), p += np;
+    memcpy(p, &tr->theta.t, sizeof(long)), p += sizeof(long);
+    memcpy(p, &tr->psi.t, sizeof(long)), p += sizeof(long);
+    memcpy(p, &dg, sizeof dg);
+    return s;
 }
 
-/* Train on communicator comm with t threads; returns theta|psi buffers (p only). */
-static pf_real *train_on(MPI_Comm comm, int threads, const pf_config *c, size_t *n)
+/* The first differing byte's offset (or -1). */
+static long first_diff(const state *a, const state *b)
+{
+    if (a->n != b->n) return 0;
+    for (size_t k = 0; k < a->n; k++)
+        if (a->bytes[k] != b->bytes[k]) return (long)k;
+    return -1;
+}
+
+/* Train c on comm with `threads` threads from iteration 0 (or from the checkpoint
+ * resume), to `until` iterations; ckpt_at > 0: write a checkpoint there into dir.
+ * Returns the end state on the communicator's rank 0 (s.n = 0 elsewhere). */
+static state train_on(MPI_Comm comm, int threads, const pf_config *c, const char *resume,
+                      long ckpt_at, const char *dir, long until)
 {
     pf_set_comm(comm);
     omp_set_num_threads(threads);
     pf_trainer tr;
     pf_trainer_init(&tr, c);
-    /* the row-parallel simulation takes one chunk of >= 64 rows per thread */
-    const int rows = tr.sim_group * tr.n_local, want = rows / 64 < threads ? rows / 64 : threads;
-    CHECK((want > 1 ? want : 1) == (tr.sim_threads > 1 ? tr.sim_threads : 1),
-          "%d thread(s), %d simulated rows: %d simulation threads, expected %d", threads, rows,
-          tr.sim_threads, want > 1 ? want : 1);
-    for (int it = 0; it < ITERS; it++) {
+    int most = tr.ch.c1 - tr.ch.c0;
+    if (tr.chd.c1 - tr.chd.c0 > most) most = tr.chd.c1 - tr.chd.c0;
+    CHECK(tr.n_lanes == (threads < most ? threads : most), "%d threads, %d local chunks: %d lanes",
+          threads, most, tr.n_lanes);
+    if (resume) {
+        char err[512] = "";
+        CHECK(pf_checkpoint_load(&tr, resume, err, sizeof err) == 0, "resume: %s", err);
+    }
+    while (tr.iteration < until) {
         pf_status s = pf_train_iteration(&tr);
         CHECK(!s.bad, "%s", s.msg);
+        if (s.bad) break;
+        if (ckpt_at > 0 && tr.iteration == ckpt_at) {
+            char path[512];
+            pf_checkpoint_write(&tr, dir, path, sizeof path);
+        }
     }
-    *n = tr.theta.n + tr.psi.n;
-    g_ntheta = tr.theta.n;
-    pf_real *out = malloc(sizeof(pf_real) * *n);
-    memcpy(out, tr.theta.p, sizeof(pf_real) * tr.theta.n);
-    memcpy(out + tr.theta.n, tr.psi.p, sizeof(pf_real) * tr.psi.n);
+    state s = take_state(&tr);
+    if (pf_rank() != 0) {
+        free(s.bytes);
+        s.bytes = NULL;
+        s.n = 0;
+    }
     pf_trainer_free(&tr);
     pf_set_comm(MPI_COMM_WORLD);
     omp_set_num_threads(1);
-    return out;
+    return s;
 }
 
-/* max_k |a_k - b_k| / max_k |a_k|, each network separately, the larger of the two:
- * the difference relative to the scale of the parameters.  (Per-entry relative error
- * is meaningless for entries that are zero up to roundoff: biases start at 0, and
- * directions in which the loss is exactly flat — a ReLU unit active on the whole
- * batch shifts gamma by a constant, which DV ignores — receive updates of ~1e-12.) */
-static double net_relerr(const pf_real *a, const pf_real *b, size_t n)
+/* A sub-communicator of the first k ranks of the job (MPI_COMM_NULL elsewhere). */
+static MPI_Comm first_ranks(int k)
 {
-    double scale = 0, e = 0;
-    for (size_t k = 0; k < n; k++) scale = fmax(scale, fabs(a[k]));
-    for (size_t k = 0; k < n; k++) e = fmax(e, fabs(a[k] - b[k]));
-    return scale > 0 ? e / scale : e;
-}
-static double max_relerr(const pf_real *a, const pf_real *b, size_t n)
-{
-    size_t nt = g_ntheta < n ? g_ntheta : n;
-    return fmax(net_relerr(a, b, nt), net_relerr(a + nt, b + nt, n - nt));
+    int wrank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
+    MPI_Comm sub;
+    MPI_Comm_split(MPI_COMM_WORLD, wrank < k ? 0 : MPI_UNDEFINED, wrank, &sub);
+    return sub;
 }
 
-static const char *g_set = NULL; /* exploration: one section.key=value override */
-
-/* sets: NULL-terminated section.key=value overrides of the case (may be NULL) */
-static void run_case(const char *source, pf_mode mode, pf_fdiv f, const char *const *sets)
+/* Run on the first k ranks with t threads; the state on world rank 0. */
+static state run_k(int k, int t, const pf_config *c, const char *resume, long ckpt_at,
+                   const char *dir, long until)
 {
-    pf_config c = make_config(source, mode, f);
-    char err[256];
-    if (g_set && pf_config_set(&c, g_set, err, sizeof err)) fprintf(stderr, "%s\n", err);
-    for (int k = 0; sets && sets[k]; k++)
-        if (pf_config_set(&c, sets[k], err, sizeof err)) {
-            fprintf(stderr, "%s\n", err);
-            CHECK(0, "case override %s refused", sets[k]);
+    state s = {0, NULL};
+    MPI_Comm sub = first_ranks(k);
+    if (sub != MPI_COMM_NULL) {
+        s = train_on(sub, t, c, resume, ckpt_at, dir, until);
+        MPI_Comm_free(&sub);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    return s;
+}
+
+static int g_cases = 0;
+
+static void run_case(const char *name, const char *const *sets)
+{
+    g_cases++;
+    char src[300];
+    const char *base[] = {"data.source=sphere", "data.dim=4", "data.manifold_dim=2",
+                          "flow.steps=3", "flow.lambda=0.5", "train.batch=30",
+                          "output.diag_batch=22", "train.n_disc=2", "train.seed=123",
+                          "potential.lr=1e-3", "discriminator.lr=1e-3",
+                          "potential.widths=16,16", "discriminator.widths=16,16", NULL};
+    pf_config c;
+    pf_test_config(&c, base);
+    char err[512];
+    for (int k = 0; sets[k]; k++) {
+        const char *v = sets[k];
+        if (!strncmp(v, "data.source=@images", 19)) { /* the test's own image file */
+            snprintf(src, sizeof src, "data.source=%s/images.h5:/x", g_dir);
+            v = src;
         }
+        if (pf_config_set(&c, v, err, sizeof err)) CHECK(0, "%s: %s", name, err);
+    }
+    CHECK(!pf_config_validate(&c, err, sizeof err), "%s: %s", name, err);
     int wrank, wsize;
     MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
     MPI_Comm_size(MPI_COMM_WORLD, &wsize);
-    size_t n = 0;
-    pf_real *r1 = NULL, *r1b = NULL, *r1t = NULL, *r2 = NULL, *r4, *r4b;
+    char dir[320];
+    snprintf(dir, sizeof dir, "%s/case%02d", g_dir, g_cases);
+
+    state r1 = run_k(1, 1, &c, NULL, ITERS / 2, dir, ITERS);  /* also writes the checkpoint */
+    state r1b = run_k(1, 1, &c, NULL, 0, NULL, ITERS);
+    state r1t = run_k(1, 2, &c, NULL, 0, NULL, ITERS);
+    state rk[5] = {{0, NULL}};
+    for (int k = 2; k <= wsize && k <= 4; k++) rk[k] = run_k(k, 1, &c, NULL, 0, NULL, ITERS);
+    /* resume the half-way checkpoint on other rank and thread counts */
+    char ck[400];
+    snprintf(ck, sizeof ck, "%s/checkpoints/ckpt_%08d.h5", dir, ITERS / 2);
+    state res3 = run_k(wsize >= 3 ? 3 : wsize, 1, &c, ck, 0, NULL, ITERS);
+    state res1t = run_k(1, 2, &c, ck, 0, NULL, ITERS);
     if (wrank == 0) {
-        r1 = train_on(MPI_COMM_SELF, 1, &c, &n);
-        r1b = train_on(MPI_COMM_SELF, 1, &c, &n);
-        r1t = train_on(MPI_COMM_SELF, 2, &c, &n);
-        pf_real *r1t2 = train_on(MPI_COMM_SELF, 2, &c, &n);
-        CHECK(memcmp(r1t, r1t2, sizeof(pf_real) * n) == 0, "%s: two 2-thread runs differ", source);
-        free(r1t2);
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (wsize >= 2) {
-        MPI_Comm half;
-        MPI_Comm_split(MPI_COMM_WORLD, wrank < 2 ? 0 : MPI_UNDEFINED, wrank, &half);
-        if (half != MPI_COMM_NULL) {
-            r2 = train_on(half, 1, &c, &n);
-            MPI_Comm_free(&half);
-        }
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-    r4 = train_on(MPI_COMM_WORLD, 1, &c, &n);
-    r4b = train_on(MPI_COMM_WORLD, 1, &c, &n);
-    CHECK(memcmp(r4, r4b, sizeof(pf_real) * n) == 0, "%s: two %d-rank runs differ", source, wsize);
-    if (wrank == 0) {
-        CHECK(memcmp(r1, r1b, sizeof(pf_real) * n) == 0, "%s: two 1-rank runs differ", source);
-        double e1t = max_relerr(r1, r1t, n), e2 = r2 ? max_relerr(r1, r2, n) : 0;
-        double e4 = max_relerr(r1, r4, n);
-        printf("  %-10s mode %-4s f %-11s batch %d width %d: %zu parameters; 1 rank 2 threads "
-               "%.2e, 2 ranks %.2e, %d ranks %.2e (max relative difference to 1 rank x 1 thread)\n",
-               source, pf_mode_name(mode), pf_fdiv_name(f), c.batch, c.potential.widths[0], n,
-               e1t, e2, wsize, e4);
-        const double bound = PF_EPS_REAL < 1e-10 ? 1e-10 : 1e-4; /* see the top */
-        CHECK(e1t <= bound, "1 vs 2 threads: %.3e", e1t);
-        CHECK(e2 <= bound, "1 vs 2 ranks: %.3e", e2);
-        CHECK(e4 <= bound, "1 vs %d ranks: %.3e", wsize, e4);
-        /* the run actually trained: parameters moved from their start */
-        pf_config c0 = c;
-        c0.iterations = 0;
-        size_t n0;
+        long e;
+        CHECK((e = first_diff(&r1, &r1b)) < 0, "%s: two 1-rank runs differ at byte %ld", name, e);
+        CHECK((e = first_diff(&r1, &r1t)) < 0, "%s: 1 vs 2 threads differ at byte %ld", name, e);
+        for (int k = 2; k <= wsize && k <= 4; k++)
+            CHECK((e = first_diff(&r1, &rk[k])) < 0, "%s: 1 vs %d ranks differ at byte %ld", name, k, e);
+        CHECK((e = first_diff(&r1, &res3)) < 0, "%s: resumed on %d ranks differs at byte %ld", name,
+              wsize >= 3 ? 3 : wsize, e);
+        CHECK((e = first_diff(&r1, &res1t)) < 0, "%s: resumed on 1 rank x 2 threads differs at byte %ld",
+              name, e);
+        /* the run trained: the potential's parameters moved from their start */
         pf_set_comm(MPI_COMM_SELF);
         pf_trainer t0;
-        pf_trainer_init(&t0, &c0);
-        pf_set_comm(MPI_COMM_WORLD);
-        double moved = max_relerr(r1, t0.theta.p, t0.theta.n);
-        n0 = t0.theta.n;
-        (void)n0;
-        CHECK(moved > 1e-3, "parameters did not move (%.2e)", moved);
+        pf_trainer_init(&t0, &c);
+        double moved = 0;
+        const pf_real *p = (const pf_real *)r1.bytes;
+        for (size_t k = 0; k < t0.theta.n; k++) moved = fmax(moved, fabs((double)p[k] - t0.theta.p[k]));
+        CHECK(moved > 1e-4, "%s: parameters did not move (%.2e)", name, moved);
+        printf("  %-26s %zu bytes of state: equal on 1 rank x 1/2 threads, %d..%d ranks, resumed on "
+               "%d ranks and on 1 rank x 2 threads\n", name, r1.n, 2, wsize < 4 ? wsize : 4,
+               wsize >= 3 ? 3 : wsize);
         pf_trainer_free(&t0);
+        pf_set_comm(MPI_COMM_WORLD);
     }
-    free(r1);
-    free(r1b);
-    free(r1t);
-    free(r2);
-    free(r4);
-    free(r4b);
+    state *all[] = {&r1, &r1b, &r1t, &rk[2], &rk[3], &rk[4], &res3, &res1t};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) free(all[k]->bytes);
+}
+
+/* 64 images 8 x 8 (values in [0, 1]) for the CNN case: an HDF5 dataset [M, H, W]. */
+static void write_images(void)
+{
+    int wrank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
+    if (wrank == 0) {
+        char path[320];
+        snprintf(path, sizeof path, "%s/images.h5", g_dir);
+        enum { M = 64, HW = 8 };
+        static double x[M * HW * HW];
+        uint64_t s = 77;
+        for (int k = 0; k < M * HW * HW; k++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            x[k] = (double)(s >> 11) / 9007199254740992.0;
+        }
+        hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        hsize_t dims[3] = {M, HW, HW};
+        hid_t sp = H5Screate_simple(3, dims, NULL);
+        hid_t ds = H5Dcreate2(f, "x", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
+        H5Dclose(ds);
+        H5Sclose(sp);
+        H5Fclose(f);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
 }
 
 int main(int argc, char **argv)
 {
     pf_test_init(&argc, &argv);
     pf_omp_min = 0; /* every element-wise loop takes its threaded path, even at batch 30 */
-    if (argc > 1) { /* exploration: SOURCE MODE(0-3) F(0-3) */
-        if (argc > 4) g_set = argv[4];
-        if (argc > 5) ITERS = atoi(argv[5]);
-        run_case(argv[1], (pf_mode)atoi(argv[2]), (pf_fdiv)atoi(argv[3]), NULL);
-        return pf_test_finish("test_invariance");
+    if (argc > 1) ITERS = atoi(argv[1]);
+    const int only = argc > 2 ? atoi(argv[2]) : -1;
+    int wrank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
+    if (wrank == 0) {
+        const char *t = getenv("TMPDIR");
+        snprintf(g_dir, sizeof g_dir, "%s/pf_invariance_XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(g_dir)) g_dir[0] = 0;
     }
-    run_case("sphere", PF_MODE_W1W2, PF_F_KL, NULL);
-    run_case("8gaussians", PF_MODE_W1, PF_F_KL_LEGENDRE, NULL);
-    /* the row-parallel simulation of the discriminator batches (flow/: chunks of >= 64
-     * rows, so 2 batches of 64): with a small MLP (steps on one thread) and with a
-     * 160-wide one (steps with BLAS threads).  The wide discriminator is softplus: with
-     * ReLU, last-layer units active on the whole batch have biases in which DV is exactly
-     * flat; their gradient is roundoff (w_j (sum of the softmax weights - 1) ~ 1e-17),
-     * Adam (eps 1e-8) turns it into ~1e-12 steps whose sign depends on the rank count,
-     * and such a bias ends near 5e-11 on one rank count and 1e-12 on another: 1.4e-10
-     * relative to the largest parameter, measured (docs/DESIGN.md). */
-    static const char *const small[] = {"train.batch=64", NULL};
-    static const char *const wide[] = {"train.batch=64", "potential.widths=160,160",
-                                       "discriminator.widths=160,160",
-                                       "discriminator.activation=softplus", NULL};
-    run_case("8gaussians", PF_MODE_W1W2, PF_F_KL, small);
-    run_case("sphere", PF_MODE_W1W2, PF_F_KL, wide);
+    MPI_Bcast(g_dir, sizeof g_dir, MPI_CHAR, 0, MPI_COMM_WORLD);
+    CHECK(g_dir[0], "cannot create a temporary directory");
+    write_images();
+
+    static const char *const c_relu[] = {"flow.mode=w1w2", "flow.f=kl", "potential.activation=relu",
+                                         "discriminator.activation=relu", NULL};
+    static const char *const c_tanh[] = {"flow.mode=w1", "flow.f=kl_legendre",
+                                         "potential.activation=tanh", "discriminator.activation=tanh",
+                                         "data.source=8gaussians", NULL};
+    static const char *const c_softplus[] = {"flow.mode=w2", "flow.f=reverse_kl",
+                                             "potential.activation=softplus",
+                                             "discriminator.activation=softplus", NULL};
+    static const char *const c_silu[] = {"flow.mode=none", "flow.f=alpha", "flow.alpha=1.5",
+                                         "potential.activation=silu", "discriminator.activation=silu",
+                                         NULL};
+    static const char *const c_kinref[] = {"flow.kinetic_reference=true", "train.chunks=5",
+                                           "discriminator.activation=relu", NULL};
+    static const char *const c_cnn[] = {"data.source=@images", "potential.arch=cnn",
+                                        "discriminator.arch=cnn", "potential.channels=2",
+                                        "discriminator.channels=2", "potential.kernel=3",
+                                        "discriminator.kernel=3", "potential.widths=8",
+                                        "discriminator.widths=8", "discriminator.activation=relu",
+                                        "data.reference=uniform", "data.reference_high=0.5", NULL};
+    struct { const char *name; const char *const *sets; } cases[] = {
+        {"relu/relu w1w2 kl (DV)", c_relu},       {"tanh/tanh w1 kl_legendre", c_tanh},
+        {"softplus w2 reverse_kl", c_softplus},   {"silu none alpha", c_silu},
+        {"kinetic_reference, 5 chunks", c_kinref}, {"CNN 8x8 images", c_cnn}};
+    for (int k = 0; k < (int)(sizeof cases / sizeof cases[0]); k++)
+        if (only < 0 || only == k) run_case(cases[k].name, cases[k].sets);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (wrank == 0 && g_dir[0]) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+        if (system(cmd)) fprintf(stderr, "note: could not remove %s\n", g_dir);
+    }
     return pf_test_finish("test_invariance");
 }

@@ -17,19 +17,11 @@
 
 #define NEVAL 1000
 
-static void gather(const pf_trainer *tr, const pf_real *Xloc, int a, int b, pf_real *X)
+/* Rows [L->i0, L->i1) of every rank gathered on every rank into X [NEVAL x d]. */
+static void gather(const pf_chunks *L, int d, const pf_real *Xloc, pf_real *X)
 {
-    const int P = pf_nranks(), d = tr->d;
-    int *cnt = malloc(sizeof(int) * P), *off = malloc(sizeof(int) * P);
-    for (int r = 0; r < P; r++) {
-        int ra, rb;
-        pf_block(NEVAL, r, P, &ra, &rb);
-        cnt[r] = (rb - ra) * d;
-        off[r] = ra * d;
-    }
-    MPI_Allgatherv(Xloc, (b - a) * d, MPI_DOUBLE, X, cnt, off, MPI_DOUBLE, MPI_COMM_WORLD);
-    free(cnt);
-    free(off);
+    pf_gather_rows(Xloc, L->i0, L->i1, d, NEVAL, X);
+    MPI_Bcast(X, NEVAL * d, PF_MPI_REAL, 0, MPI_COMM_WORLD);
 }
 
 int main(int argc, char **argv)
@@ -51,14 +43,15 @@ int main(int argc, char **argv)
     pf_trainer tr;
     pf_trainer_init(&tr, &c);
     const int d = tr.d;
-    int a, b;
-    pf_block(NEVAL, pf_rank(), pf_nranks(), &a, &b);
+    pf_chunks L;
+    pf_gen_layout(&L, NEVAL);
+    const int a = L.i0, b = L.i1;
     pf_real *Xl = malloc(sizeof(pf_real) * (size_t)(b - a + 1) * d);
     pf_real *X0 = malloc(sizeof(pf_real) * NEVAL * d), *X = malloc(sizeof(pf_real) * NEVAL * d);
     pf_real *Y = malloc(sizeof(pf_real) * NEVAL * d);
     pf_data_heldout(tr.data, NEVAL, Y);
     pf_reference_draw(&c, d, 0, PF_RNG_SAMPLE, a, b, Xl);
-    gather(&tr, Xl, a, b, X0);
+    gather(&L, d, Xl, X0);
 
     double t0 = pf_now();
     for (long it = 0; it < c.iterations; it++) {
@@ -67,8 +60,8 @@ int main(int argc, char **argv)
         if (s.bad) break;
     }
     double secs = pf_now() - t0;
-    pf_generate(&tr, 0, PF_RNG_SAMPLE, a, b, 0, Xl, NULL);
-    gather(&tr, Xl, a, b, X);
+    pf_generate(&tr, 0, PF_RNG_SAMPLE, &L, L.c0, L.c1, 0, Xl, NULL);
+    gather(&L, d, Xl, X);
     double dist0 = 0, dist = 0;
     for (int i = 0; i < NEVAL; i++) {
         dist0 += pf_data_manifold_distance(tr.data, X0 + (size_t)i * d) / NEVAL;

@@ -143,13 +143,16 @@ static void test_run_h5(const char *root)
         pf_real *X = malloc(sizeof(pf_real) * (size_t)nd * d);
         pf_real *traj = malloc(sizeof(pf_real) * (size_t)(nt + 1) * ntr * d);
         size_t n = 0;
-        pf_generate(&A, 0, PF_RNG_SAMPLE, 0, ntr, 0, X, traj);
+        pf_chunks L1; /* all rows on this one rank, in the generation layout */
+        pf_chunks_init(&L1, ntr, (ntr + PF_GEN_ROWS - 1) / PF_GEN_ROWS, 0, 1);
+        pf_generate(&A, 0, PF_RNG_SAMPLE, &L1, 0, L1.K, 0, X, traj);
         double *t = read_all(path, "/trajectories/iter_00000002", &n);
         CHECK(t && n == (size_t)(nt + 1) * ntr * d, "trajectory size %zu", n);
         if (t && n == (size_t)(nt + 1) * ntr * d)
             CHECK(max_f32_err(t, traj, n) < 1e-6, "trajectories differ: %g", max_f32_err(t, traj, n));
         free(t);
-        pf_generate(&A, 0, PF_RNG_SAMPLE, 0, nd, 0, X, NULL);
+        pf_chunks_init(&L1, nd, (nd + PF_GEN_ROWS - 1) / PF_GEN_ROWS, 0, 1);
+        pf_generate(&A, 0, PF_RNG_SAMPLE, &L1, 0, L1.K, 0, X, NULL);
         double *g = read_all(path, "/samples/generated", &n);
         CHECK(g && n == (size_t)nd * d, "generated size %zu", n);
         if (g && n == (size_t)nd * d) CHECK(max_f32_err(g, X, n) < 1e-6, "generated differ");

@@ -138,21 +138,25 @@ int pf_cmd_eval(int argc, char **argv)
                 threads, threads > 1 ? "s" : "");
 
     /* this rank's samples with Nt steps (and their trajectory), and with 2 Nt */
-    int a, b;
-    pf_block(n, r, P, &a, &b);
+    pf_chunks L; /* the generation layout: the same samples on any rank count */
+    pf_gen_layout(&L, n);
+    const int a = L.i0, b = L.i1;
     const size_t rows = (size_t)(b > a ? b - a : 1);
     pf_real *X = pf_malloc(sizeof(pf_real) * rows * d), *X2 = pf_malloc(sizeof(pf_real) * rows * d);
     pf_real *R = pf_malloc(sizeof(pf_real) * rows * d);
-    pf_real *traj = pf_malloc(sizeof(pf_real) * rows * d * (nt + 1));
-    double st = 0; /* sum over this rank's samples of the straightness */
-    if (b > a) {
-        pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, nt, X, traj);
-        pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, 2 * nt, X2, NULL);
-        pf_trainer_reference(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, R);
-        st = pf_straightness(traj, nt, b - a, d) * (b - a);
+    pf_real *traj = pf_malloc(sizeof(pf_real) * (size_t)PF_GEN_ROWS * d * (nt + 1));
+    double *stc = pf_calloc((size_t)(L.c1 - L.c0 + 1), sizeof(double)), st;
+    for (int c = L.c0; c < L.c1; c++) { /* per chunk: its straightness sum (in chunk order) */
+        int ca, cb;
+        pf_chunk_rows(&L, c, &ca, &cb);
+        pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, &L, c, c + 1, nt, X + (size_t)(ca - a) * d, traj);
+        stc[c - L.c0] = pf_straightness(traj, nt, cb - ca, d) * (cb - ca);
     }
+    pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, &L, L.c0, L.c1, 2 * nt, X2, NULL);
+    pf_trainer_reference(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, R);
     free(traj);
-    if (P > 1) MPI_Allreduce(MPI_IN_PLACE, &st, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
+    pf_chunks_sum(&L, stc, 1, &st);
+    free(stc);
 
     const size_t all = r == 0 ? (size_t)n * d : 1;
     pf_real *AX = pf_malloc(sizeof(pf_real) * all), *AX2 = pf_malloc(sizeof(pf_real) * all),

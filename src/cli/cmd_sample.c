@@ -92,8 +92,8 @@ int pf_cmd_sample(int argc, char **argv)
     const int threads = pf_setup_trainer_from_checkpoint(&tr, "sample", ckpt);
     const int d = tr.d, nt = nt_opt > 0 ? (int)nt_opt : tr.cfg.steps;
     const int P = pf_nranks(), r = pf_rank();
-    int j0, j1;
-    pf_block((int)N, r, P, &j0, &j1);
+    pf_chunks L; /* the generation layout: the same samples' bits on any rank count */
+    pf_gen_layout(&L, (int)N);
     pf_log("proxflow sample: %s (iteration %ld): %lld samples, d = %d, %d steps (h = %g), "
            "stream %lld, on %d rank%s x %d thread%s -> %s\n",
            ckpt, tr.iteration, N, d, nt, tr.cfg.T / nt, seed, P, P > 1 ? "s" : "", threads,
@@ -120,24 +120,29 @@ int pf_cmd_sample(int argc, char **argv)
     hid_t ds_r = pf_h5_f32_dataset(f, "reference", 2, d2, path);
     hid_t ds_t = want_traj ? pf_h5_f32_dataset(f, "trajectories", 3, d3, path) : -1;
 
-    /* Rounds of at most `chunk` rows per rank; the round count is the same on every
-     * rank (collective writes), a rank past its block writes nothing. */
+    /* Rounds of at most `per` chunks of the layout per rank; the round count is the same
+     * on every rank (collective writes), a rank past its chunks writes nothing. */
     const size_t per_row = (size_t)d * (want_traj ? (size_t)nt + 3 : 2);
-    int chunk = (int)(PF_SAMPLE_ROUND_REALS / per_row);
-    if (chunk < 1) chunk = 1;
-    const int most = (int)((N + P - 1) / P);
-    const int rounds = (most + chunk - 1) / chunk;
-    const int cap = chunk < most ? chunk : most;
-    pf_real *X = pf_malloc(sizeof(pf_real) * (size_t)(cap ? cap : 1) * d);
-    pf_real *R = pf_malloc(sizeof(pf_real) * (size_t)(cap ? cap : 1) * d);
-    pf_real *traj = want_traj ? pf_malloc(sizeof(pf_real) * (size_t)(cap ? cap : 1) * d * (nt + 1)) : NULL;
+    int per = (int)(PF_SAMPLE_ROUND_REALS / per_row / PF_GEN_ROWS);
+    if (per < 1) per = 1;
+    const int most = (L.K + P - 1) / P;
+    const int rounds = (most + per - 1) / per;
+    const size_t cap = (size_t)per * PF_GEN_ROWS;
+    pf_real *X = pf_malloc(sizeof(pf_real) * cap * d);
+    pf_real *R = pf_malloc(sizeof(pf_real) * cap * d);
+    pf_real *traj = want_traj ? pf_malloc(sizeof(pf_real) * cap * d * (nt + 1)) : NULL;
     for (int q = 0; q < rounds; q++) {
-        int a = j0 + q * chunk, b = a + chunk;
-        if (a > j1) a = j1;
-        if (b > j1) b = j1;
+        int cb = L.c0 + q * per, ce = cb + per;
+        if (cb > L.c1) cb = L.c1;
+        if (ce > L.c1) ce = L.c1;
+        int a = L.i1, b = L.i1, t;
+        if (ce > cb) {
+            pf_chunk_rows(&L, cb, &a, &t);
+            pf_chunk_rows(&L, ce - 1, &t, &b);
+        }
         const int n = b - a;
         if (n > 0) {
-            pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, nt, X, traj);
+            pf_generate(&tr, (uint64_t)seed, PF_RNG_SAMPLE, &L, cb, ce, nt, X, traj);
             pf_trainer_reference(&tr, (uint64_t)seed, PF_RNG_SAMPLE, a, b, R);
         }
         write_f32(ds_s, dxpl, 2, d2, 0, a, n, X, (size_t)n * d, path);

@@ -85,6 +85,12 @@ const pf_key pf_keys[] = {
     K_INT("train", "batch", batch, 1, GE, "256", "global batch size N (split over the ranks)"),
     K_INT("train", "n_disc", n_disc, 1, GE, "5", "discriminator steps per iteration"),
     K_U64("train", "seed", seed, "1", "seed of the counter-based RNG"),
+    {"train", "chunks", KT_INT, F(chunks), 0, 1, 1024, R_MIN | R_MAX, NULL, "8",
+     "fixed chunks of the batch (and of the diagnostic batch): every sum over samples is "
+     "formed per chunk and the chunks combined exactly, so results are bit-identical for "
+     "any number of ranks and threads (docs/DESIGN.md); at most this many ranks, and each "
+     "rank's threads work on its chunks (2 ranks x 2 threads want >= 4). Changing it "
+     "changes the bits of a run"},
     K_INT("train", "threads", threads, 0, GE, "0",
           "OpenMP threads per rank (0 = OMP_NUM_THREADS, or else the node's cores divided by "
           "the ranks on it). They run BLAS, the element-wise loops and the discriminator "

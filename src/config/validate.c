@@ -48,19 +48,6 @@ static int cross_fail(const pf_config *c, int a, const char *rel, int b, const c
                 pf_keys[a].key, va, rel, pf_keys[b].section, pf_keys[b].key, vb, ob);
 }
 
-static int small_mlp(const pf_net_config *n)
-{
-    if (n->arch != PF_ARCH_MLP) return 0;
-    for (int k = 0; k < n->n_widths; k++)
-        if (n->widths[k] > 128) return 0;
-    return 1;
-}
-
-int pf_config_small_mlps(const pf_config *c)
-{
-    return small_mlp(&c->potential) && small_mlp(&c->discriminator);
-}
-
 int pf_config_validate(const pf_config *c, char *err, size_t errlen)
 {
     /* Every key again, by formatting it and parsing the text back: catches values set

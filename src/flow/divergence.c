@@ -1,18 +1,13 @@
 /* proxflow: the divergence term Lambda_f (SPEC §1.3) — Donsker-Varadhan log-sum-exp or
- * a Legendre form f* with a trainable shift nu — and the loss statistics a step reduces
- * over all ranks in one small all-reduce (SPEC §3). */
+ * a Legendre form f* with a trainable shift nu — and the loss statistics of a step,
+ * formed per chunk and folded in chunk order (SPEC §3). */
 #include "flow/flow_impl.h"
 
 #include <float.h>
 #include <math.h>
 #include <mpi.h>
+#include <stdlib.h>
 
-
-/* Sums and maxima over all ranks (small loss statistics, SPEC §3). */
-void pf_sum_all(double *v, int n)
-{
-    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, pf_comm());
-}
 void pf_max_all(double *v, int n)
 {
     if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_MAX, pf_comm());
@@ -42,20 +37,16 @@ static int fstar(pf_fdiv f, double alpha, double s, double *v, double *dv)
     }
 }
 
-static void stats_merge(void *in, void *inout, int *len, MPI_Datatype *type)
+/* b <- b merged with a (a chunk later in the order). */
+static void stats_merge(const double *a, double *b)
 {
-    (void)type;
-    const double *a = in;
-    double *b = inout;
-    for (int r = 0; r < *len; r++, a += ST_N, b += ST_N) {
-        const double m = fmax(a[ST_M], b[ST_M]);
-        /* "!= 0" (not "> 0"): a NaN share must stay NaN, an empty rank adds 0 */
-        b[ST_S] = (a[ST_S] != 0 ? a[ST_S] * exp(a[ST_M] - m) : 0) +
-                  (b[ST_S] != 0 ? b[ST_S] * exp(b[ST_M] - m) : 0);
-        b[ST_M] = m;
-        for (int k = ST_SUM0; k < ST_MAX0; k++) b[k] += a[k];
-        for (int k = ST_MAX0; k < ST_N; k++) b[k] = fmax(a[k], b[k]);
-    }
+    const double m = fmax(a[ST_M], b[ST_M]);
+    /* "!= 0" (not "> 0"): a NaN share must stay NaN, an empty chunk adds 0 */
+    b[ST_S] = (a[ST_S] != 0 ? a[ST_S] * exp(a[ST_M] - m) : 0) +
+              (b[ST_S] != 0 ? b[ST_S] * exp(b[ST_M] - m) : 0);
+    b[ST_M] = m;
+    for (int k = ST_SUM0; k < ST_MAX0; k++) b[k] += a[k];
+    for (int k = ST_MAX0; k < ST_N; k++) b[k] = fmax(a[k], b[k]);
 }
 
 void pf_stats_init(double *rec)
@@ -64,20 +55,15 @@ void pf_stats_init(double *rec)
     rec[ST_M] = rec[ST_LIP] = rec[ST_WORST] = -DBL_MAX;
 }
 
-void pf_stats_reduce(double *rec)
+void pf_stats_fold(const pf_chunks *ch, const double *local, double *rec, double *all)
 {
-    static MPI_Datatype type = MPI_DATATYPE_NULL;
-    static MPI_Op op = MPI_OP_NULL;
-    if (pf_nranks() == 1) return;
-    if (type == MPI_DATATYPE_NULL) { /* created once; freed by MPI_Finalize */
-        MPI_Type_contiguous(ST_N, MPI_DOUBLE, &type);
-        MPI_Type_commit(&type);
-        MPI_Op_create(stats_merge, 1, &op);
-    }
-    MPI_Allreduce(MPI_IN_PLACE, rec, 1, type, op, pf_comm());
+    double *buf = all ? all : pf_malloc(sizeof(double) * (size_t)(ch->K > 0 ? ch->K : 1) * ST_N);
+    pf_chunks_allgather(ch, local, ST_N, buf);
+    pf_stats_init(rec);
+    for (int c = 0; c < ch->K; c++) stats_merge(buf + (size_t)c * ST_N, rec);
+    if (!all) free(buf);
 }
 
-/* This rank's part of Lambda's statistics for gamma(y_j) of its n data rows. */
 void pf_lambda_local(const pf_trainer *tr, const pf_real *g, int n, double *rec)
 {
     const pf_config *c = &tr->cfg;
@@ -103,26 +89,23 @@ void pf_lambda_local(const pf_trainer *tr, const pf_real *g, int n, double *rec)
     }
 }
 
-/* Lambda from the reduced statistics of a batch of N; the gradient weights
- * dLambda/dgamma_j of this rank's rows into wy (may be NULL) and dLambda/dnu. */
-double pf_lambda_finish(const pf_trainer *tr, const pf_real *g, int n, double N,
-                            const double *rec, pf_real *wy, double *dnu)
+void pf_lambda_weights(const pf_trainer *tr, const pf_real *g, int n, double N, pf_real *w)
+{
+    const pf_config *c = &tr->cfg;
+    const double nu = tr->psi.p[tr->nu_index];
+    for (int j = 0; j < n; j++) {
+        double v, dv;
+        if (!fstar(c->f, c->alpha, g[j] - nu, &v, &dv)) dv = 0;
+        w[j] = (pf_real)(dv / N);
+    }
+}
+
+double pf_lambda_finish(const pf_trainer *tr, double N, const double *rec, double *dnu)
 {
     const pf_config *c = &tr->cfg;
     if (dnu) *dnu = 0;
-    if (c->f == PF_F_KL) {
-        const double m = rec[ST_M], s = rec[ST_S];
-        if (wy)
-            for (int j = 0; j < n; j++) wy[j] = (pf_real)(exp(g[j] - m) / s);
-        return m + log(s / N);
-    }
+    if (c->f == PF_F_KL) return rec[ST_M] + log(rec[ST_S] / N);
     const double nu = tr->psi.p[tr->nu_index];
-    if (wy)
-        for (int j = 0; j < n; j++) {
-            double v, dv;
-            if (!fstar(c->f, c->alpha, g[j] - nu, &v, &dv)) dv = 0;
-            wy[j] = (pf_real)(dv / N);
-        }
     if (dnu) *dnu = 1 - rec[ST_DF] / N;
     return nu + rec[ST_F] / N;
 }

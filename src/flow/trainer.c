@@ -1,5 +1,5 @@
-/* proxflow: the trainer (SPEC §1.7, §3): its networks, parameters, data views and
- * scratch; the draws every step shares; generation from the reference. */
+/* proxflow: the trainer (SPEC §1.7, §3): its networks, parameters, data views, chunk
+ * layout and lanes; the draws every step shares; generation from the reference. */
 #include "flow/flow_impl.h"
 #include "proxflow/core/fault.h"
 #include "proxflow/flow/simulate.h"
@@ -8,71 +8,69 @@
 
 #include <float.h>
 #include <math.h>
+#include <mpi.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Workspace budget of a lane's phi for the discriminator simulation: a chunk's n_disc
+ * batches go through phi as one call when that fits (bigger GEMMs, fewer passes; the
+ * decision depends on the config only, so the call shapes do too). */
+#define SIM_BUDGET ((size_t)64 << 20)
 
-static void alloc_scratch(pf_trainer *tr)
+static void lane_alloc(pf_trainer *tr, pf_lane *ln, int t, int R, int Rs)
 {
-    const int n = tr->nmax, d = tr->d, nt = tr->cfg.steps;
-    const size_t nd = (size_t)n * d, nd1 = (size_t)n * (d + 1);
-    tr->X0 = pf_malloc(sizeof(pf_real) * nd);
-    tr->XT = pf_malloc(sizeof(pf_real) * nd);
-    tr->Y = pf_malloc(sizeof(pf_real) * nd);
-    tr->XH = pf_malloc(sizeof(pf_real) * nd);
-    tr->G1 = pf_malloc(sizeof(pf_real) * nd);
-    tr->A = pf_malloc(sizeof(pf_real) * nd);
-    tr->XC = pf_malloc(sizeof(pf_real) * 2 * nd);
-    tr->S = pf_malloc(sizeof(pf_real) * n);
-    tr->traj = pf_malloc(sizeof(pf_real) * (size_t)(nt + 1) * nd);
-    tr->grads = pf_malloc(sizeof(pf_real) * (size_t)nt * nd1);
-    tr->work = pf_malloc(sizeof(pf_real) * 2 * nd1);
-    tr->XI = pf_malloc(sizeof(pf_real) * nd1);
-    tr->U = pf_malloc(sizeof(pf_real) * nd1);
-    tr->gX = pf_malloc(sizeof(pf_real) * nd1);
-    tr->w = pf_malloc(sizeof(pf_real) * 2 * n);
-    tr->fv = pf_malloc(sizeof(pf_real) * 2 * n);
+    const int d = tr->d, nt = tr->cfg.steps, Rw = R > Rs ? R : Rs;
+    const size_t nd = (size_t)R * d, nd1 = (size_t)R * (d + 1);
+    if (t == 0) {
+        ln->phi = &tr->phi;
+        ln->gamma = &tr->gamma;
+    } else {
+        pf_net_init_from_config(&ln->own_phi, &tr->cfg.potential, d, tr->H, tr->W, tr->C, 1);
+        pf_net_init_from_config(&ln->own_gamma, &tr->cfg.discriminator, d, tr->H, tr->W, tr->C, 0);
+        ln->phi = &ln->own_phi;
+        ln->gamma = &ln->own_gamma;
+    }
+    pf_net_reserve(ln->phi, R > (Rs + 1) / 2 ? R : (Rs + 1) / 2);
+    pf_net_reserve(ln->gamma, R);
+    ln->X0 = pf_malloc(sizeof(pf_real) * nd);
+    ln->XT = pf_malloc(sizeof(pf_real) * nd);
+    ln->Y = pf_malloc(sizeof(pf_real) * nd);
+    ln->XH = pf_malloc(sizeof(pf_real) * nd);
+    ln->G1 = pf_malloc(sizeof(pf_real) * nd);
+    ln->A = pf_malloc(sizeof(pf_real) * nd);
+    ln->S = pf_malloc(sizeof(pf_real) * R);
+    ln->traj = pf_malloc(sizeof(pf_real) * (size_t)(nt + 1) * nd);
+    ln->grads = pf_malloc(sizeof(pf_real) * (size_t)nt * nd1);
+    ln->work = pf_malloc(sizeof(pf_real) * 2 * (size_t)Rw * (d + 1));
+    ln->XI = pf_malloc(sizeof(pf_real) * nd1);
+    ln->U = pf_malloc(sizeof(pf_real) * nd1);
+    ln->gX = pf_malloc(sizeof(pf_real) * nd1);
+    ln->w = pf_malloc(sizeof(pf_real) * R);
+    ln->fv = pf_malloc(sizeof(pf_real) * 2 * R);
 }
 
-/* The discriminator batches' simulations (issue 7): groups of sim_group batches of
- * n_local rows go through phi as one batch, as many as keep phi's workspace within
- * 64 MiB.  Networks whose workspace is larger anyway (the MNIST CNN: about 150 MiB at
- * batch 200) simulate batch by batch: they gain nothing from bigger GEMMs (conv.c's
- * GEMMs are per sample), would grow by a group's workspace, and groups of 2 looked
- * slower (larger layer buffers fall out of cache; measured on a busy machine). */
-static void alloc_disc_sim(pf_trainer *tr)
+static void lane_free(pf_lane *ln, int t)
 {
-    const int nd = tr->cfg.n_disc, n = tr->n_local, d = tr->d;
-    const size_t budget = (size_t)64 << 20;
-    int g = nd;
-    while (g > 1 && pf_net_workspace_bytes(&tr->phi, (g * n + 1) / 2) > budget) g--;
-    if (g < 2 || n < 1) return;
-    tr->sim_group = g;
-    tr->XTd = pf_malloc(sizeof(pf_real) * (size_t)nd * n * d);
-    tr->work_d = pf_malloc(sizeof(pf_real) * 2 * (size_t)g * n * (d + 1));
-    /* Row-parallel groups (issue 7): OpenBLAS does not thread the GEMMs of small layers
-     * (64 wide: 2 threads ran as fast as 1), but the rows of a simulation are
-     * independent.  T chunks of at least SIM_MIN_ROWS rows, one per thread, each through
-     * its own workspace of phi; together they hold what one group's workspace held. */
-    enum { SIM_MIN_ROWS = 64 };
-    int T = 1;
-#ifdef PF_BLAS_OPENMP
-    T = omp_get_max_threads();
-    if (T > g * n / SIM_MIN_ROWS) T = g * n / SIM_MIN_ROWS;
-    if (T < 1) T = 1;
-#endif
-    const int chunk = (g * n + T - 1) / T;
-    pf_net_reserve(&tr->phi, (chunk + 1) / 2);
-    tr->sim_threads = T;
-    if (T > 1) {
-        tr->sim_nets = pf_calloc((size_t)T - 1, sizeof *tr->sim_nets);
-        for (int t = 0; t < T - 1; t++) {
-            pf_net_init_from_config(&tr->sim_nets[t], &tr->cfg.potential, d, tr->H, tr->W, tr->C, 1);
-            pf_net_reserve(&tr->sim_nets[t], (chunk + 1) / 2);
-        }
+    pf_real *bufs[] = {ln->X0, ln->XT, ln->Y, ln->XH, ln->G1, ln->A, ln->S, ln->traj, ln->grads,
+                       ln->work, ln->XI, ln->U, ln->gX, ln->w, ln->fv};
+    for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) free(bufs[k]);
+    if (t > 0) {
+        pf_net_free(&ln->own_phi);
+        pf_net_free(&ln->own_gamma);
     }
+}
+
+pf_lane *pf_this_lane(pf_trainer *tr)
+{
+    const int t = omp_get_thread_num();
+    return &tr->lanes[t < tr->n_lanes ? t : 0];
+}
+
+void pf_gen_layout(pf_chunks *L, int n)
+{
+    pf_chunks_init(L, n, (n + PF_GEN_ROWS - 1) / PF_GEN_ROWS, pf_rank(), pf_nranks());
 }
 
 void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
@@ -81,17 +79,30 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
     tr->cfg = *cfg;
     const int P = pf_nranks(), r = pf_rank();
     tr->N = cfg->batch;
-    pf_block(tr->N, r, P, &tr->i0, &tr->i1);
-    tr->n_local = tr->i1 - tr->i0;
     tr->Nd = cfg->diag_batch;
-    pf_block(tr->Nd, r, P, &tr->d0, &tr->d1);
-    tr->nmax = tr->n_local > tr->d1 - tr->d0 ? tr->n_local : tr->d1 - tr->d0;
-    if (tr->nmax < 1) tr->nmax = 1;
+    pf_chunks_init(&tr->ch, tr->N, cfg->chunks, r, P);
+    pf_chunks_init(&tr->chd, tr->Nd, cfg->chunks, r, P);
+    /* SPEC §3: ranks own whole chunks of the batch (a rank may have no chunk of a small
+     * diagnostic batch: it then adds nothing to the diagnostics) */
+    if (P > tr->ch.K)
+        pf_fail_collective(2, "%d ranks, but the batch has only %d chunks ([train] chunks = %d, "
+                              "[train] batch = %d): each rank needs a chunk; raise [train] chunks "
+                              "(and batch) to at least %d, or run on fewer ranks (docs/CONFIG.md)",
+                           P, tr->ch.K, cfg->chunks, tr->N, P);
+    if (tr->ch.K + tr->chd.K > PF_XSUM_MAX_PARTS)
+        pf_fail_collective(2, "[train] chunks = %d: at most %d", cfg->chunks, PF_XSUM_MAX_PARTS / 2);
+    tr->i0 = tr->ch.i0;
+    tr->i1 = tr->ch.i1;
+    tr->n_local = tr->i1 - tr->i0;
+    tr->di0 = tr->chd.i0;
+    tr->di1 = tr->chd.i1;
     pf_fault_point("data_open");
     tr->data = pf_data_open(cfg, tr->N, tr->i0, tr->i1);
     /* The diagnostic batch has its own columns (SPEC §3 sharding with N = diag_batch):
      * a file source must hold those rows too, so it gets its own shard. */
-    tr->diag_data = (tr->Nd == tr->N) ? tr->data : pf_data_open(cfg, tr->Nd, tr->d0, tr->d1);
+    tr->diag_data = (tr->Nd == tr->N && tr->di0 == tr->i0 && tr->di1 == tr->i1)
+                        ? tr->data
+                        : pf_data_open(cfg, tr->Nd, tr->di0, tr->di1);
     tr->d = pf_data_dim(tr->data);
     pf_data_image_shape(tr->data, &tr->H, &tr->W, &tr->C);
     if (cfg->ref_pool[0]) {
@@ -99,15 +110,14 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
          * the draws do not depend on the rank count; its own view for the diagnostic
          * batch's columns. */
         tr->pool = pf_pool_open_reference(cfg, tr->N, tr->i0, tr->i1, tr->d);
-        tr->pool_diag = (tr->Nd == tr->N) ? tr->pool
-                                          : pf_pool_open_reference(cfg, tr->Nd, tr->d0, tr->d1, tr->d);
+        tr->pool_diag = tr->diag_data == tr->data
+                            ? tr->pool
+                            : pf_pool_open_reference(cfg, tr->Nd, tr->di0, tr->di1, tr->d);
     }
     tr->h = cfg->T / cfg->steps;
 
     pf_net_init_from_config(&tr->phi, &cfg->potential, tr->d, tr->H, tr->W, tr->C, 1);
     pf_net_init_from_config(&tr->gamma, &cfg->discriminator, tr->d, tr->H, tr->W, tr->C, 0);
-    pf_net_reserve(&tr->phi, tr->nmax);
-    pf_net_reserve(&tr->gamma, tr->nmax); /* also holds the 2n value rows of [x^{Nt}; y] */
     const pf_net_config *pc = &cfg->potential, *dc = &cfg->discriminator;
     pf_params_alloc(&tr->theta, tr->phi.n_params, pc->lr, pc->beta1, pc->beta2, pc->eps);
     const int legendre = cfg->f != PF_F_KL;
@@ -116,16 +126,48 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
     tr->nu_index = legendre ? tr->gamma.n_params : SIZE_MAX;
     pf_net_init_params(&tr->phi, tr->theta.p, cfg->seed, PF_RNG_INIT_PHI);
     pf_net_init_params(&tr->gamma, tr->psi.p, cfg->seed, PF_RNG_INIT_GAMMA);
-    alloc_scratch(tr);
-    alloc_disc_sim(tr);
+
+    /* lanes: rows of the largest chunk of either batch and of generation */
+    int R = tr->ch.max_rows > tr->chd.max_rows ? tr->ch.max_rows : tr->chd.max_rows;
+    if (R < PF_GEN_ROWS) R = PF_GEN_ROWS;
+    const int Rs = cfg->n_disc * tr->ch.max_rows;
+    tr->sim_group = cfg->n_disc > 1 && pf_net_workspace_bytes(&tr->phi, (Rs + 1) / 2) <= SIM_BUDGET;
+    const int nloc = tr->ch.c1 - tr->ch.c0, nlocd = tr->chd.c1 - tr->chd.c0;
+    int T = omp_get_max_threads(), most = nloc > nlocd ? nloc : nlocd;
+    if (T > most) T = most;
+    if (T < 1) T = 1;
+    tr->n_lanes = tr->sim_threads = T;
+    tr->lanes = pf_calloc((size_t)T, sizeof *tr->lanes);
+    for (int t = 0; t < T; t++) lane_alloc(tr, &tr->lanes[t], t, R, tr->sim_group ? Rs : R);
+
+    /* per-chunk gradients and their exact sum */
+    tr->gstride = ((tr->theta.n > tr->psi.n ? tr->theta.n : tr->psi.n) + 7) / 8 * 8;
+    const int nparts = nloc > 0 ? nloc : 1;
+    tr->gbuf = pf_malloc(sizeof(pf_real) * tr->gstride * nparts);
+    tr->gpart = pf_malloc(sizeof(pf_real *) * nparts);
+    for (int k = 0; k < nparts; k++) tr->gpart[k] = tr->gbuf + tr->gstride * k;
+    if (!legendre) {
+        tr->gbufY = pf_malloc(sizeof(pf_real) * tr->gstride * nparts);
+        tr->gpartY = pf_malloc(sizeof(pf_real *) * nparts);
+        for (int k = 0; k < nparts; k++) tr->gpartY[k] = tr->gbufY + tr->gstride * k;
+    }
+    pf_xsum_alloc(&tr->xs, tr->gstride);
+    if (cfg->n_disc >= 1 && tr->n_local > 0)
+        tr->XTd = pf_malloc(sizeof(pf_real) * (size_t)cfg->n_disc * tr->n_local * tr->d);
+    tr->XT_all = pf_malloc(sizeof(pf_real) * (size_t)(tr->n_local > 0 ? tr->n_local : 1) * tr->d);
 
     if (cfg->f == PF_F_REVERSE_KL) {
         /* f*(s) = -1 - log(-s) needs s = gamma(y) - nu < 0: start nu above every gamma of
-         * the first data batch (a deterministic, global choice; docs/CONFIG.md). */
-        pf_data_draw(tr->data, 0, PF_PURPOSE(PF_RNG_DATA, 0), tr->i0, tr->i1, tr->Y);
-        pf_net_forward(&tr->gamma, tr->psi.p, tr->n_local, tr->Y, NULL, tr->fv, NULL);
+         * the first data batch (a deterministic, global choice; docs/CONFIG.md) */
         double m = -DBL_MAX;
-        for (int j = 0; j < tr->n_local; j++) m = fmax(m, tr->fv[j]);
+        for (int c = tr->ch.c0; c < tr->ch.c1; c++) {
+            int a, b;
+            pf_chunk_rows(&tr->ch, c, &a, &b);
+            pf_lane *ln = &tr->lanes[0];
+            pf_data_draw(tr->data, 0, PF_PURPOSE(PF_RNG_DATA, 0), a, b, ln->Y);
+            pf_net_forward(ln->gamma, tr->psi.p, b - a, ln->Y, NULL, ln->fv, NULL);
+            for (int j = 0; j < b - a; j++) m = fmax(m, ln->fv[j]);
+        }
         pf_max_all(&m, 1);
         tr->psi.p[tr->nu_index] = (pf_real)(m + 1);
     }
@@ -133,12 +175,15 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
 
 void pf_trainer_free(pf_trainer *tr)
 {
-    pf_real *bufs[] = {tr->X0, tr->XT, tr->Y, tr->XH, tr->XC, tr->S, tr->traj, tr->grads,
-                       tr->work, tr->G1, tr->XI, tr->U, tr->gX, tr->A, tr->w, tr->fv,
-                       tr->XTd, tr->work_d};
-    for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) free(bufs[k]);
-    for (int t = 0; t + 1 < tr->sim_threads; t++) pf_net_free(&tr->sim_nets[t]);
-    free(tr->sim_nets);
+    for (int t = 0; t < tr->n_lanes; t++) lane_free(&tr->lanes[t], t);
+    free(tr->lanes);
+    free(tr->gbuf);
+    free(tr->gbufY);
+    free(tr->gpart);
+    free(tr->gpartY);
+    pf_xsum_free(&tr->xs);
+    free(tr->XTd);
+    free(tr->XT_all);
     pf_net_free(&tr->phi);
     pf_net_free(&tr->gamma);
     pf_params_free(&tr->theta);
@@ -167,24 +212,17 @@ pf_status pf_status_bad(const pf_trainer *tr, const char *what, double value)
     return s;
 }
 
-/* proxflow_bench's split of the all-reduce time (split_wait): the barrier's time is the
- * wait for the slowest rank, what remains is the reduction itself. */
-static void wait_for_ranks(pf_trainer *tr, double *t0)
-{
-    if (!tr->split_wait || pf_nranks() == 1) return;
-    MPI_Barrier(pf_comm());
-    const double t = pf_now();
-    tr->t_wait += t - *t0;
-    *t0 = t;
-}
-
-double pf_reduce_grad(pf_trainer *tr, pf_params *P)
+void pf_reduce_grad(pf_trainer *tr, pf_real *const *parts, int nloc, size_t n, pf_real *out)
 {
     double t0 = pf_now();
-    wait_for_ranks(tr, &t0);
-    pf_params_allreduce_grad(P);
+    if (tr->split_wait && pf_nranks() > 1) {
+        MPI_Barrier(pf_comm());
+        const double t = pf_now();
+        tr->t_wait += t - t0;
+        t0 = t;
+    }
+    pf_xsum_reduce(&tr->xs, parts, nloc, n, out);
     tr->t_reduce += pf_now() - t0;
-    return pf_params_grad_norm(P);
 }
 
 /* Interpolation weights s_i ~ U[0,1], one per pair (SPEC §1.4). */
@@ -223,15 +261,44 @@ void pf_trainer_reference(const pf_trainer *tr, uint64_t iteration, uint32_t pur
         pf_reference_draw(&tr->cfg, tr->d, iteration, purpose, a, b, X);
 }
 
-void pf_generate(pf_trainer *tr, uint64_t iteration, uint32_t purpose, int a, int b, int nt,
-                 pf_real *X, pf_real *traj)
+void pf_push(pf_trainer *tr, const pf_chunks *L, int cb, int ce, int nt, pf_real *X,
+             pf_real *traj)
 {
     if (nt <= 0) nt = tr->cfg.steps;
-    const int n = b - a;
-    pf_trainer_reference(tr, iteration, purpose, a, b, X);
-    pf_real *work = pf_malloc(sizeof(pf_real) * 2 * (size_t)(n > 0 ? n : 1) * (tr->d + 1));
-    pf_net_reserve(&tr->phi, n);
-    pf_flow_simulate(&tr->phi, tr->theta.p, n, tr->d, nt, tr->cfg.T / nt, tr->cfg.lambda, X, X,
-                     traj, NULL, work);
-    free(work);
+    const int d = tr->d;
+    int first, b0;
+    if (ce <= cb) return;
+    pf_chunk_rows(L, cb, &first, &b0);
+    int last_a, rows_end;
+    pf_chunk_rows(L, ce - 1, &last_a, &rows_end);
+    const int rows = rows_end - first;
+    PF_LANES_FOR(tr, q, ce - cb) {
+        pf_lane *ln = pf_this_lane(tr);
+        int a, b;
+        pf_chunk_rows(L, cb + q, &a, &b);
+        const int m = b - a, o = a - first;
+        pf_real *x = X + (size_t)o * d;
+        pf_real *tj = traj ? pf_malloc(sizeof(pf_real) * (size_t)(nt + 1) * m * d) : NULL;
+        pf_real *work = pf_malloc(sizeof(pf_real) * 2 * (size_t)(m > 0 ? m : 1) * (d + 1));
+        pf_net_reserve(ln->phi, m);
+        pf_flow_simulate(ln->phi, tr->theta.p, m, d, nt, tr->cfg.T / nt, tr->cfg.lambda, x, x, tj,
+                         NULL, work);
+        if (tj)
+            for (int k = 0; k <= nt; k++)
+                memcpy(traj + ((size_t)k * rows + o) * d, tj + (size_t)k * m * d,
+                       sizeof(pf_real) * (size_t)m * d);
+        free(tj);
+        free(work);
+    }
+}
+
+void pf_generate(pf_trainer *tr, uint64_t iteration, uint32_t purpose, const pf_chunks *L, int cb,
+                 int ce, int nt, pf_real *X, pf_real *traj)
+{
+    if (ce <= cb) return;
+    int a, b, a2, b2;
+    pf_chunk_rows(L, cb, &a, &b);
+    pf_chunk_rows(L, ce - 1, &a2, &b2);
+    pf_trainer_reference(tr, iteration, purpose, a, b2, X);
+    pf_push(tr, L, cb, ce, nt, X, traj);
 }

@@ -71,21 +71,24 @@ void pf_dump_state(pf_trainer *tr, const char *path)
         pf_h5_attr_f64(f, "nu_index", tr->nu_index == SIZE_MAX ? -1.0 : (double)tr->nu_index,
                        PF_H5_ATTR_NEW, path);
     }
-    /* discriminator step 0 of iteration 0, at the initial parameters */
+    /* discriminator step 0 of iteration 0, at the initial parameters (loss and gradient
+     * of the global batch) */
     pf_status s = pf_disc_loss_grad(tr, 0);
     if (s.bad) pf_die("--dump-state: %s", s.msg);
-    pf_params_allreduce_grad(&tr->psi);
     const uint64_t it = (uint64_t)tr->iteration;
     /* the exact inputs, recomputed from the counter-based generator */
-    pf_trainer_batch_reference(tr, it, PF_PURPOSE(PF_RNG_REFERENCE, 0), tr->X0);
-    pf_data_draw(tr->data, it, PF_PURPOSE(PF_RNG_DATA, 0), tr->i0, tr->i1, tr->Y);
+    const size_t rows = (size_t)(n > 0 ? n : 1);
+    pf_real *lX0 = pf_malloc(sizeof(pf_real) * rows * d), *lY = pf_malloc(sizeof(pf_real) * rows * d);
+    pf_real *lS = pf_malloc(sizeof(pf_real) * rows);
+    pf_trainer_batch_reference(tr, it, PF_PURPOSE(PF_RNG_REFERENCE, 0), lX0);
+    pf_data_draw(tr->data, it, PF_PURPOSE(PF_RNG_DATA, 0), tr->i0, tr->i1, lY);
     for (int i = 0; i < n; i++) {
         pf_stream st;
         pf_stream_init(&st, c->seed, it, PF_PURPOSE(PF_RNG_INTERP, 0), (uint64_t)(tr->i0 + i));
-        tr->S[i] = (pf_real)pf_stream_uniform(&st);
+        lS[i] = (pf_real)pf_stream_uniform(&st);
     }
-    pf_real *X0 = gather_rows(tr, tr->X0, d), *Y = gather_rows(tr, tr->Y, d);
-    pf_real *S = gather_rows(tr, tr->S, 1);
+    pf_real *X0 = gather_rows(tr, lX0, d), *Y = gather_rows(tr, lY, d);
+    pf_real *S = gather_rows(tr, lS, 1);
     if (pf_rank() == 0) {
         hid_t g = H5Gcreate2(f, "discriminator_step", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         DCHECK(g);
@@ -103,11 +106,10 @@ void pf_dump_state(pf_trainer *tr, const char *path)
     /* potential step of iteration 0, at the initial parameters of both networks */
     s = pf_potential_loss_grad(tr);
     if (s.bad) pf_die("--dump-state: %s", s.msg);
-    pf_params_allreduce_grad(&tr->theta);
     const double loss_g = pf_potential_loss_global(tr);
-    pf_trainer_batch_reference(tr, it, PF_RNG_GEN_REFERENCE, tr->X0);
-    X0 = gather_rows(tr, tr->X0, d);
-    pf_real *XT = gather_rows(tr, tr->traj + (size_t)c->steps * n * d, d);
+    pf_trainer_batch_reference(tr, it, PF_RNG_GEN_REFERENCE, lX0);
+    X0 = gather_rows(tr, lX0, d);
+    pf_real *XT = gather_rows(tr, tr->XT_all, d);
     if (pf_rank() == 0) {
         hid_t g = H5Gcreate2(f, "potential_step", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         DCHECK(g);
@@ -120,5 +122,8 @@ void pf_dump_state(pf_trainer *tr, const char *path)
     }
     free(X0);
     free(XT);
+    free(lX0);
+    free(lY);
+    free(lS);
     MPI_Barrier(pf_comm());
 }

@@ -281,21 +281,21 @@ void pf_run_log(pf_run *run, const pf_diag *dg)
 
 /* /trajectories/iter_NNNNNNNN [Nt+1, n_traj, d] (SPEC §4): the fixed reference samples
  * 0..n_traj-1 of (PF_RNG_SAMPLE, iteration 0) pushed through the current flow; rank r
- * generates its block pf_block(n_traj, r, P) and writes its rows of every time slice in
- * one collective hyperslab write. */
+ * generates its chunks of the generation layout (pf_gen_layout) and writes its rows of
+ * every time slice in one collective hyperslab write. */
 void pf_run_trajectories(pf_run *run, pf_trainer *tr)
 {
     const char *h5_path = run->path;
     pf_h5_quiet q;
     pf_h5_quiet_begin(&q);
     const int nt = tr->cfg.steps, d = tr->d, ntr = tr->cfg.n_traj;
-    int j0, j1;
-    pf_block(ntr, pf_rank(), pf_nranks(), &j0, &j1);
-    const int n = j1 - j0;
+    pf_chunks L;
+    pf_gen_layout(&L, ntr);
+    const int j0 = L.i0, n = L.i1 - L.i0;
     const size_t rows = (size_t)(n > 0 ? n : 1);
     pf_real *X = pf_malloc(sizeof(pf_real) * rows * d);
     pf_real *traj = pf_malloc(sizeof(pf_real) * (size_t)(nt + 1) * rows * d);
-    if (n > 0) pf_generate(tr, 0, PF_RNG_SAMPLE, j0, j1, 0, X, traj);
+    pf_generate(tr, 0, PF_RNG_SAMPLE, &L, L.c0, L.c1, 0, X, traj);
     float *F = pf_to_f32(traj, n > 0 ? (size_t)(nt + 1) * n * d : 0);
 
     hid_t g = group_open_or_create(run->file, "trajectories", h5_path);
@@ -328,14 +328,14 @@ void pf_run_samples(pf_run *run, pf_trainer *tr)
     pf_h5_quiet q;
     pf_h5_quiet_begin(&q);
     const int d = tr->d, nd = tr->cfg.diag_batch;
-    int j0, j1;
-    pf_block(nd, pf_rank(), pf_nranks(), &j0, &j1);
-    const int n = j1 - j0;
+    pf_chunks L;
+    pf_gen_layout(&L, nd);
+    const int j0 = L.i0, j1 = L.i1, n = j1 - j0;
     const size_t cnt = n > 0 ? (size_t)n * d : 0;
     pf_real *X = pf_malloc(sizeof(pf_real) * (cnt ? cnt : 1));
     pf_real *R = pf_malloc(sizeof(pf_real) * (cnt ? cnt : 1));
     if (n > 0) {
-        pf_generate(tr, 0, PF_RNG_SAMPLE, j0, j1, 0, X, NULL);
+        pf_generate(tr, 0, PF_RNG_SAMPLE, &L, L.c0, L.c1, 0, X, NULL);
         pf_trainer_reference(tr, 0, PF_RNG_SAMPLE, j0, j1, R);
     }
     float *FX = pf_to_f32(X, cnt), *FR = pf_to_f32(R, cnt);

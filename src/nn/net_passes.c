@@ -3,10 +3,28 @@
 #include "proxflow/nn/layers.h"
 #include "nn/net_impl.h"
 
+#include <omp.h>
 #include <string.h>
 
-void pf_net_forward(pf_net *net, const pf_real *params, int n, const pf_real *X,
-                    const pf_real *U, pf_real *f, pf_real *fdot)
+/* Every network call runs its BLAS and element-wise loops on one thread (SPEC §3): a
+ * GEMM's bits depend on its shape and on how many threads split it, so the trainer gives
+ * each call one chunk of rows on one thread (a lane) and parallelises over chunks.
+ * Inside a parallel region that holds anyway (OpenBLAS's OpenMP build and our loops run
+ * serially there); outside one, the thread count is lowered to 1 for the call. */
+static int serial_begin(void)
+{
+    if (omp_in_parallel()) return 0;
+    const int t = omp_get_max_threads();
+    if (t > 1) omp_set_num_threads(1);
+    return t;
+}
+static void serial_end(int t)
+{
+    if (t > 1) omp_set_num_threads(t);
+}
+
+static void net_forward_impl(pf_net *net, const pf_real *params, int n, const pf_real *X,
+                                     const pf_real *U, pf_real *f, pf_real *fdot)
 {
     const int tangent = U != NULL, rows = tangent ? 2 * n : n;
     pf_net_reserve(net, tangent ? n : (n + 1) / 2); /* rows <= 2 cap */
@@ -35,7 +53,7 @@ void pf_net_forward(pf_net *net, const pf_real *params, int n, const pf_real *X,
     if (fdot && tangent) memcpy(fdot, out + n, sizeof(pf_real) * n);
 }
 
-void pf_net_forward_tangent(pf_net *net, const pf_real *params, const pf_real *U, pf_real *fdot)
+static void net_forward_tangent_impl(pf_net *net, const pf_real *params, const pf_real *U, pf_real *fdot)
 {
     const int n = net->n;
     if (net->tangent) pf_die("pf_net_forward_tangent: the net holds a tangent forward already");
@@ -105,8 +123,8 @@ static void backward_tangent_only(pf_net *net, const pf_real *params, const pf_r
     if (gX) memset(gX, 0, sizeof(pf_real) * (size_t)n * net->in_dim);
 }
 
-void pf_net_backward(pf_net *net, const pf_real *params, const pf_real *w, const pf_real *c,
-                     pf_real *grad, pf_real *gX)
+static void net_backward_impl(pf_net *net, const pf_real *params, const pf_real *w, const pf_real *c,
+                                        pf_real *grad, pf_real *gX)
 {
     const int n = net->n;
     if (c && !net->tangent) pf_die("pf_net_backward: tangent adjoint without a tangent forward");
@@ -152,4 +170,27 @@ void pf_net_value_grad(pf_net *net, const pf_real *params, int n, const pf_real 
 {
     pf_net_forward(net, params, n, X, NULL, f, NULL);
     pf_net_backward(net, params, net->ones, NULL, NULL, gX); /* w = 1 */
+}
+
+void pf_net_forward(pf_net *net, const pf_real *params, int n, const pf_real *X,
+                    const pf_real *U, pf_real *f, pf_real *fdot)
+{
+    const int t = serial_begin();
+    net_forward_impl(net, params, n, X, U, f, fdot);
+    serial_end(t);
+}
+
+void pf_net_forward_tangent(pf_net *net, const pf_real *params, const pf_real *U, pf_real *fdot)
+{
+    const int t = serial_begin();
+    net_forward_tangent_impl(net, params, U, fdot);
+    serial_end(t);
+}
+
+void pf_net_backward(pf_net *net, const pf_real *params, const pf_real *w, const pf_real *c,
+                     pf_real *grad, pf_real *gX)
+{
+    const int t = serial_begin();
+    net_backward_impl(net, params, w, c, grad, gX);
+    serial_end(t);
 }

@@ -62,21 +62,6 @@ static long latest_iteration(const char *dir, char *ckpt)
     return it;
 }
 
-/* Push X [n x d] (in place) through the trained flow of tr, in blocks of rows. */
-static void push_rows(pf_trainer *tr, pf_real *X, long n)
-{
-    const int d = tr->d, nb = 1024;
-    pf_net_reserve(&tr->phi, nb);
-    pf_real *work = pf_malloc(sizeof(pf_real) * 2 * (size_t)nb * (d + 1));
-    for (long a = 0; a < n; a += nb) {
-        const int m = (int)(n - a < nb ? n - a : nb);
-        pf_real *x = X + (size_t)a * d;
-        pf_flow_simulate(&tr->phi, tr->theta.p, m, d, tr->cfg.steps, tr->h, tr->cfg.lambda, x, x,
-                         NULL, NULL, work);
-    }
-    free(work);
-}
-
 /* Rebuild link k's trainer at its final checkpoint. */
 static void trainer_at(pf_trainer *tr, const pf_config *ck, const char *ckpt)
 {
@@ -89,14 +74,12 @@ static void trainer_at(pf_trainer *tr, const pf_config *ck, const char *ckpt)
 
 /* Sliced W1 between the first rows of the pool (gathered on rank 0) and held-out data
  * (rank 0's): a quality figure for the record, not a training quantity. */
-static double pool_sliced_w1(pf_trainer *tr, const pf_real *X, long M)
+static double pool_sliced_w1(pf_trainer *tr, const pf_chunks *L, const pf_real *X)
 {
-    const int d = tr->d, P = pf_nranks();
-    const long m = M < 2000 ? M : 2000;
-    int a, b;
-    pf_block((int)M, pf_rank(), P, &a, &b);
+    const int d = tr->d;
+    const long M = L->n, m = M < 2000 ? M : 2000;
     pf_real *all = pf_rank() == 0 ? pf_malloc(sizeof(pf_real) * (size_t)m * d) : NULL;
-    pf_gather_rows(X, a, b, d, m, all);
+    pf_gather_rows(X, L->i0, L->i1, d, m, all);
     double sw = 0;
     if (pf_rank() == 0) {
         pf_real *Y = pf_malloc(sizeof(pf_real) * (size_t)m * d);
@@ -118,8 +101,9 @@ static void push_link(const pf_config *ck, const char *out, int k, const char *c
     trainer_at(&tr, ck, ckpt);
     const int d = tr.d;
     const long M = ck->pool;
-    int a, b;
-    pf_block((int)M, pf_rank(), pf_nranks(), &a, &b);
+    pf_chunks L; /* the generation layout: bit-identical pools on any rank count */
+    pf_gen_layout(&L, (int)M);
+    const int a = L.i0, b = L.i1;
     const long n = b - a;
     pf_real *Xin = pf_malloc(sizeof(pf_real) * (size_t)(n > 0 ? n : 1) * d);
     pf_real *X = pf_malloc(sizeof(pf_real) * (size_t)(n > 0 ? n : 1) * d);
@@ -134,24 +118,30 @@ static void push_link(const pf_config *ck, const char *out, int k, const char *c
         pf_pool_read_rows(spec, a, b, d, Xin);
     }
     memcpy(X, Xin, sizeof(pf_real) * (size_t)n * d);
-    push_rows(&tr, X, n);
+    pf_push(&tr, &L, L.c0, L.c1, 0, X, NULL);
 
     double rec[R_N];
     pf_diag dg;
     pf_diagnostics(&tr, &dg);
-    double w2 = 0;
-    for (size_t q = 0; q < (size_t)n * d; q++) w2 += ((double)X[q] - Xin[q]) * ((double)X[q] - Xin[q]);
-    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &w2, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
+    double w2, *w2c = pf_calloc((size_t)(L.c1 - L.c0 + 1), sizeof(double));
+    for (int c = L.c0; c < L.c1; c++) { /* per chunk, summed in chunk order */
+        int ca, cb;
+        pf_chunk_rows(&L, c, &ca, &cb);
+        for (size_t q = (size_t)(ca - a) * d; q < (size_t)(cb - a) * d; q++)
+            w2c[c - L.c0] += ((double)X[q] - Xin[q]) * ((double)X[q] - Xin[q]);
+    }
+    pf_chunks_sum(&L, w2c, 1, &w2);
+    free(w2c);
     rec[R_LINK] = k;
     rec[R_ITERS] = (double)tr.iteration;
-    rec[R_DIV_START] = pf_divergence_of(&tr, Xin, (int)n, M);
-    rec[R_DIV_END] = pf_divergence_of(&tr, X, (int)n, M);
+    rec[R_DIV_START] = pf_divergence_of(&tr, &L, Xin);
+    rec[R_DIV_END] = pf_divergence_of(&tr, &L, X);
     rec[R_W2] = sqrt(w2 / (double)M);
     rec[R_KIN] = dg.kinetic;
     rec[R_HJ] = dg.hj_residual;
     rec[R_HJT] = dg.hj_terminal;
     rec[R_LIP] = dg.lipschitz_max;
-    rec[R_SW1] = pool_sliced_w1(&tr, X, M);
+    rec[R_SW1] = pool_sliced_w1(&tr, &L, X);
     rec[R_TRAIN_S] = train_s;
     rec[R_PUSH_S] = pf_now() - t0;
     MPI_Bcast(rec, R_N, MPI_DOUBLE, 0, pf_comm()); /* timings: rank 0's, on every rank */
@@ -320,8 +310,9 @@ int pf_chain_sample_run(const char *dir, const char *out, long long N, long long
     if (K == 0) pf_fail_collective(2, "sample: %s has no finished link (no complete %s/pools/pool_01.h5)", dir, dir);
     if (from > K) pf_fail_collective(2, "sample: --from-link %lld, but %s has %d finished link(s)", from, dir, K);
 
-    int a, b;
-    pf_block((int)N, pf_rank(), pf_nranks(), &a, &b);
+    pf_chunks L;
+    pf_gen_layout(&L, (int)N);
+    const int a = L.i0, b = L.i1;
     const long n = b - a;
     pf_real *X = NULL, *X0 = NULL;
     int d = 0;
@@ -345,7 +336,7 @@ int pf_chain_sample_run(const char *dir, const char *out, long long N, long long
             }
             memcpy(X0, X, sizeof(pf_real) * (size_t)n * d);
         }
-        push_rows(&tr, X, n);
+        pf_push(&tr, &L, L.c0, L.c1, 0, X, NULL);
         pf_trainer_free(&tr);
     }
     const char *names[2] = {"samples", "reference"};

@@ -69,8 +69,15 @@ int pf_setup_threads(const pf_config *cfg)
                 pf_rank(), procs, t, procs, t, t);
         t = procs;
     }
+#ifdef PF_BLAS_OPENMP
+    openblas_set_num_threads(t); /* the OpenMP build follows OpenMP's count anyway */
+#else
+    /* A BLAS with its own threads would split GEMMs by its thread count, and a GEMM's
+     * bits depend on the split (SPEC §3): every network call runs BLAS on one thread,
+     * the trainer's lanes are the parallelism (docs/DESIGN.md). */
+    openblas_set_num_threads(1);
+#endif
     omp_set_num_threads(t);
-    openblas_set_num_threads(t);
     return t;
 }
 

@@ -50,6 +50,7 @@ typedef struct {
     int batch;             /* batch >= 1: global N                           */
     int n_disc;            /* n_disc >= 1                                    */
     uint64_t seed;         /* seed                                           */
+    int chunks;            /* chunks 1..1024: fixed chunks of the batch (SPEC §3) */
     int threads;           /* threads >= 0: OpenMP threads per rank (0 = OMP_NUM_THREADS or 1) */
     /* [data] */
     char source[PF_STR];   /* source: synthetic name | FILE.h5:/DATASET | IDX file */
@@ -96,10 +97,6 @@ int pf_config_set(pf_config *c, const char *assignment, char *err, size_t errlen
 /* Validation of the whole config: every key's range, the [data] source (a synthetic
  * name or a file), and the checks that involve several keys; 0 if valid. */
 int pf_config_validate(const pf_config *c, char *err, size_t errlen);
-
-/* 1 if both networks are MLPs whose hidden layers are all at most 128 wide (their GEMMs
- * are too small for BLAS threads; run/train_loop.c, issue 7). */
-int pf_config_small_mlps(const pf_config *c);
 
 /* The resolved config as INI text (every key, sections in order); malloc'd. */
 char *pf_config_to_ini(const pf_config *c);

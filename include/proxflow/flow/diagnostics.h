@@ -20,8 +20,9 @@ static inline const double *pf_diag_array(const pf_diag *d) { return &d->iterati
 void pf_diagnostics(pf_trainer *tr, pf_diag *dg);
 
 /* The divergence estimate E[gamma(X)] - Lambda_f[gamma; pi] (SPEC §1.8's terminal cost)
- * of a sample set of M rows of which this rank holds X [n x d]; Lambda on the fixed
- * diagnostic data batch.  Collective.  (The chain's per-link divergences, SPEC §8.) */
-double pf_divergence_of(pf_trainer *tr, const pf_real *X, int n, long M);
+ * of a sample set laid out by L (this rank holds its rows [L->i0, L->i1) in X); Lambda
+ * on the fixed diagnostic data batch.  Collective.  (The chain's per-link divergences,
+ * SPEC §8.) */
+double pf_divergence_of(pf_trainer *tr, const pf_chunks *L, const pf_real *X);
 
 #endif

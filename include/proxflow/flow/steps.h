@@ -9,14 +9,13 @@
  * which (iteration and name). */
 typedef struct { int bad; char msg[256]; } pf_status;
 
-/* The loss (tr->last_loss_d / last_loss_g, global) and this rank's share of the
- * parameter gradient (tr->psi.g / tr->theta.g, before the all-reduce), without a
- * parameter update: what the end-to-end gradient tests differentiate. */
+/* The loss (tr->last_loss_d / last_loss_g) and the parameter gradient (tr->psi.g /
+ * tr->theta.g), both of the global batch, the same bits on every rank for any rank and
+ * thread count (SPEC §3), without a parameter update: what the end-to-end gradient tests
+ * differentiate.  Collective. */
 pf_status pf_disc_loss_grad(pf_trainer *tr, int k);
 pf_status pf_potential_loss_grad(pf_trainer *tr);
-/* The potential step needs no collective for its loss: pf_potential_loss_grad leaves
- * this rank's share in tr->last_loss_g (the global value on 1 rank); this collective
- * call reduces the shares of the last potential step and returns the global l_G. */
+/* l_G of the last potential step (global; kept for the diagnostics). */
 double pf_potential_loss_global(pf_trainer *tr);
 
 /* One discriminator step (SPEC §1.4) on sub-batch k of the current iteration. */
@@ -25,5 +24,9 @@ pf_status pf_disc_step(pf_trainer *tr, int k);
 pf_status pf_potential_step(pf_trainer *tr);
 /* One full iteration (SPEC §1.7): n_disc discriminator steps and a potential step. */
 pf_status pf_train_iteration(pf_trainer *tr);
+
+/* Floating-point operations of the dense and conv GEMMs so far, over all lanes
+ * (proxflow_bench's GEMM floor). */
+double pf_trainer_flops(const pf_trainer *tr);
 
 #endif

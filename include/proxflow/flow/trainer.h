@@ -6,9 +6,21 @@
 
 #include "proxflow/config/config.h"
 #include "proxflow/core/block.h"
+#include "proxflow/core/chunks.h"
+#include "proxflow/core/xsum.h"
 #include "proxflow/data/data.h"
 #include "proxflow/nn/net.h"
 #include "proxflow/nn/params.h"
+
+/* One thread's workspace (a "lane"): network layer buffers and scratch for one chunk
+ * of rows at a time.  Every network call of a step runs on one chunk (SPEC §3): its
+ * BLAS calls then have shapes that only the config decides, on one thread, so a
+ * chunk's results do not depend on the rank or thread count (docs/DESIGN.md). */
+typedef struct {
+    pf_net *phi, *gamma;        /* lane 0: the trainer's own nets; others: own_*  */
+    pf_net own_phi, own_gamma;
+    pf_real *X0, *XT, *Y, *XH, *S, *traj, *grads, *work, *G1, *XI, *U, *gX, *A, *w, *fv;
+} pf_lane;
 
 typedef struct {
     pf_config cfg;
@@ -17,38 +29,38 @@ typedef struct {
     pf_data *pool, *pool_diag;  /* [data] reference_pool views (NULL: rho_0 drawn) */
     int d;                      /* data dimension                                 */
     int H, W, C;                /* image shape (H = 0: not images)                */
-    int N, i0, i1, n_local;     /* global batch; this rank's block [i0, i1)       */
-    int Nd, d0, d1;             /* diagnostic batch and this rank's block         */
-    pf_net phi, gamma;
+    pf_chunks ch, chd;          /* chunks of the batch and of the diagnostic batch */
+    int N, i0, i1, n_local;     /* global batch; this rank's samples [i0, i1)     */
+    int Nd, di0, di1;           /* diagnostic batch and this rank's samples       */
+    pf_net phi, gamma;          /* lane 0's workspaces; the shapes of both nets   */
     pf_params theta, psi;       /* potential / discriminator (+ nu when Legendre) */
     size_t nu_index;            /* index of nu in psi (SIZE_MAX: DV, no nu)       */
     long iteration;             /* iterations completed                           */
     double h;                   /* T / steps                                      */
     double last_loss_d, last_loss_g, last_penalty;
-    double pot_partial[2];      /* this rank's sums of gamma(x^T) and |grad phi|^2 */
-    /* seconds spent, accumulated (bench/): simulating trajectories, the rest of the
-     * discriminator and potential steps, and the gradient all-reduces; with split_wait
-     * (proxflow_bench sets it) a barrier before each all-reduce takes the wait for the
-     * slower rank out of t_reduce into t_wait */
+    /* seconds spent, accumulated (bench/): simulating the discriminator batches, the
+     * discriminator steps, the potential steps (with their simulation), and the gradient
+     * reductions; with split_wait (proxflow_bench sets it) a barrier before each
+     * reduction takes the wait for the slower rank out of t_reduce into t_wait */
     double t_sim, t_disc, t_pot, t_reduce, t_wait;
     int split_wait;
-    double time_accum;          /* seconds of training since the last log         */
-    long iters_accum;
-    double t_start;
-    /* scratch */
-    int nmax;                   /* rows the scratch holds: max(n_local, diag)     */
-    pf_real *X0, *XT, *Y, *XH, *XC, *S, *traj, *grads, *work, *G1, *XI, *U, *gX, *A, *w,
-        *fv;
-    /* x^{Nt} of the n_disc discriminator batches of an iteration, simulated together in
-     * groups of sim_group batches before the steps (phi is fixed during them; issue 7):
-     * XTd [n_disc x n_local x d], work_d its simulation scratch; xtd_ready = 1 while
-     * pf_train_iteration's discriminator steps use them (else each step simulates) */
-    pf_real *XTd, *work_d;
+    /* lanes: one per thread, at most one per local chunk */
+    pf_lane *lanes;
+    int n_lanes;
+    /* gradients per local chunk (rows of gstride reals; DV: gY the data side before its
+     * global normalisation), combined by the exact sum xs (proxflow/core/xsum.h) */
+    pf_real *gbuf, *gbufY, **gpart, **gpartY;
+    size_t gstride;
+    pf_xsum xs;
+    /* x^{Nt} of the n_disc discriminator batches of an iteration, simulated before the
+     * steps (phi is fixed during them): per local chunk c (rows o_c .. o_c + m_c of this
+     * rank) the block XTd + n_disc o_c d holds batch k's rows at k m_c d.  sim_group = 1:
+     * a chunk's n_disc batches go through phi as one call (config-decided); xtd_ready = 1
+     * while pf_train_iteration's steps use them (else each step simulates) */
+    pf_real *XTd;
     int sim_group, xtd_ready;
-    /* With T > 1 OpenMP threads the rows of each group are split among the threads, each
-     * with its own workspace of phi: sim_nets [sim_threads - 1] (thread 0 uses phi). */
-    pf_net *sim_nets;
-    int sim_threads;
+    int sim_threads;            /* lanes the simulation uses (= n_lanes)          */
+    pf_real *XT_all;            /* x^{Nt} of the last potential step [n_local x d] */
 } pf_trainer;
 
 /* Set up (networks, data, initial parameters) from a validated config. */
@@ -67,9 +79,22 @@ void pf_trainer_reference(const pf_trainer *tr, uint64_t iteration, uint32_t pur
 void pf_trainer_batch_reference(const pf_trainer *tr, uint64_t iteration, uint32_t purpose,
                                 pf_real *X);
 
-/* Generate: push the reference samples [i0, i1) of pf_trainer_reference through the
- * flow with nt steps (nt <= 0: the configured steps). X [(i1-i0) x d]. */
-void pf_generate(pf_trainer *tr, uint64_t iteration, uint32_t purpose, int i0, int i1, int nt,
-                 pf_real *X, pf_real *traj);
+/* The layout of a generated row set of n samples (samples, trajectories, pools, eval):
+ * chunks of at most PF_GEN_ROWS rows, whole chunks per rank, so a generated row has the
+ * same bits on any rank count. */
+#define PF_GEN_ROWS 64
+void pf_gen_layout(pf_chunks *L, int n);
+
+/* Push rows of X in place through the flow with nt steps (nt <= 0: the configured
+ * steps): the rows of chunks [cb, ce) of layout L (this rank's, cb >= L->c0, ce <=
+ * L->c1), X [rows x d] from the first row of chunk cb on; traj (optional) [(nt+1) x rows
+ * x d] receives every x^k.  One network call per chunk, chunks on the lanes. */
+void pf_push(pf_trainer *tr, const pf_chunks *L, int cb, int ce, int nt, pf_real *X,
+             pf_real *traj);
+
+/* Generate: the reference samples of chunks [cb, ce) of L (pf_trainer_reference) pushed
+ * through the flow (pf_push). */
+void pf_generate(pf_trainer *tr, uint64_t iteration, uint32_t purpose, const pf_chunks *L, int cb,
+                 int ce, int nt, pf_real *X, pf_real *traj);
 
 #endif
