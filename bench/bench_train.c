@@ -6,7 +6,11 @@
  * run; the peak resident memory (issue 7).
  *
  *   mpirun -n R proxflow_bench CONFIG.ini [--set section.key=value ...] [--iterations N]
- *          [--warmup W]
+ *          [--warmup W] [--no-peak]
+ *
+ * --no-peak skips the GEMM peer and the square-GEMM peak (their fields print nan): both
+ * repeat GEMMs for a wall-clock time, which under valgrind would cost far more
+ * instructions than the iterations themselves (bench/strong_scaling.py --callgrind).
  */
 #include "proxflow/core/blas_info.h"
 #include "proxflow/flow/steps.h"
@@ -100,15 +104,19 @@ int main(int argc, char **argv)
     MPI_Init(&argc, &argv);
     const char *cfgpath = NULL;
     char **sets = malloc(sizeof(char *) * (argc + 1));
-    int nsets = 0, iters = 20, warm = 3;
+    int nsets = 0, iters = 20, warm = 3, no_peak = 0;
     for (int k = 1; k < argc; k++) {
         if (!strcmp(argv[k], "--set") && k + 1 < argc) sets[nsets++] = argv[++k];
         else if (!strcmp(argv[k], "--iterations") && k + 1 < argc) iters = atoi(argv[++k]);
         else if (!strcmp(argv[k], "--warmup") && k + 1 < argc) warm = atoi(argv[++k]);
+        else if (!strcmp(argv[k], "--no-peak")) no_peak = 1;
         else if (argv[k][0] != '-' && !cfgpath) cfgpath = argv[k];
         else pf_fail_collective(2, "bench: unknown argument '%s'", argv[k]);
     }
-    if (!cfgpath) pf_fail_collective(2, "usage: proxflow_bench CONFIG.ini [--set k=v] [--iterations N]");
+    if (!cfgpath)
+        pf_fail_collective(2, "usage: proxflow_bench CONFIG.ini [--set k=v] [--iterations N] "
+                              "[--warmup W] [--no-peak]");
+    if (iters < 1 || warm < 0) pf_fail_collective(2, "bench: --iterations >= 1, --warmup >= 0");
     pf_config cfg;
     pf_setup_config(&cfg, cfgpath, nsets, sets);
     const int threads = pf_setup_threads(&cfg);
@@ -139,9 +147,11 @@ int main(int argc, char **argv)
     MPI_Allreduce(&rss, &rss_sum, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
     /* GEMM peer: the shapes of the local batch (n rows) for both networks, weighted by
      * their flops in this run */
-    double r1[3], r2[3];
-    gemm_rate(&tr.phi, tr.n_local, r1);
-    gemm_rate(&tr.gamma, 2 * tr.n_local, r2);
+    double r1[3] = {NAN, NAN, NAN}, r2[3] = {NAN, NAN, NAN};
+    if (!no_peak) {
+        gemm_rate(&tr.phi, tr.n_local, r1);
+        gemm_rate(&tr.gamma, 2 * tr.n_local, r2);
+    }
     const double wphi = tr.phi.flops, wgam = tr.gamma.flops;
     double peer = (wphi + wgam) / (wphi / r1[0] + wgam / r2[0]), peer_all;
     MPI_Allreduce(&peer, &peer_all, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
@@ -154,7 +164,9 @@ int main(int argc, char **argv)
      * once, with the run's threads.  The iteration's GEMM flops at that rate are a floor no
      * implementation of the same arithmetic goes below (issue 7). */
     MPI_Barrier(pf_comm());
-    double peak = 2.0 * 1024 * 1024 * 1024 / gemm_seconds(CblasNoTrans, CblasNoTrans, 1024, 1024, 1024) / 1e9, peak_all;
+    double peak = no_peak ? NAN : 2.0 * 1024 * 1024 * 1024 /
+                                     gemm_seconds(CblasNoTrans, CblasNoTrans, 1024, 1024, 1024) / 1e9,
+           peak_all;
     MPI_Allreduce(&peak, &peak_all, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
     const double floor_s = sum[5] / iters / 1e9 / peak_all;
     pf_log("config %s: d=%d batch=%d steps=%d n_disc=%d widths phi %d params gamma %d params, "
@@ -184,10 +196,11 @@ int main(int argc, char **argv)
     pf_log("  peak RSS               %.1f MiB (largest rank), %.1f MiB (all ranks)\n", rss_max, rss_sum);
     pf_log("BENCH ranks=%d threads=%d batch=%d s_per_it=%.6f sim=%.6f disc=%.6f pot=%.6f reduce=%.6f "
            "wait=%.6f samples_per_s=%.1f gflops=%.3f gemm_gflops=%.3f ratio=%.3f maxrss_mib=%.1f "
-           "maxrss_sum_mib=%.1f peak_gflops=%.3f floor_s=%.6f blas_core=%s\n",
+           "maxrss_sum_mib=%.1f peak_gflops=%.3f floor_s=%.6f gflop_per_it=%.4f precision=%s "
+           "blas_core=%s\n",
            P, threads, cfg.batch, spi, mx[1] / iters, mx[2] / iters, mx[3] / iters, mx[4] / iters, mx[6] / iters,
            cfg.batch / spi, kern, peer_all, kern / peer_all, rss_max, rss_sum, peak_all, floor_s,
-           pf_blas_core());
+           sum[5] / iters / 1e9, PF_REAL_NAME, pf_blas_core());
     pf_trainer_free(&tr);
     free(sets);
     MPI_Finalize();

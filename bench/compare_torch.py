@@ -40,34 +40,15 @@ better figures, so the ratios do not flatter proxflow.
 import argparse
 import os
 import re
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (bench/benchlib.py: launching and reading both programs)
+
 DEFAULT = ["configs/bench_2d.ini:20:3", "configs/bench_mlp512.ini:3:1", "configs/mnist_w1w2.ini:2:1"]
-MALLOC_TUNED = "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"
+MALLOC_TUNED = benchlib.MALLOC_TUNED
 # the issue's targets for proxflow / torch time per iteration (memory: <= 1 everywhere)
 TARGET = {"bench_2d": 0.2, "bench_mlp512": 0.6, "mnist_w1w2": 0.6}
-
-
-def run_measured(cmd, env):
-    """Run cmd; return its output (stdout and stderr) and its peak RSS in KiB.  The child
-    is reaped with os.wait4, which reports that one process's own resource usage."""
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    out = p.stdout.read()  # until EOF: the child has exited or closed its output
-    p.stdout.close()
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        sys.exit(f"compare_torch: {' '.join(cmd)} failed (exit {p.returncode}):\n{out}")
-    return out, usage.ru_maxrss
-
-
-def fields(text, tag):
-    m = re.search(rf"^{tag} (.*)$", text, re.M)
-    if not m:
-        sys.exit(f"compare_torch: no '{tag}' line in:\n{text}")
-    return dict(kv.split("=", 1) for kv in m.group(1).split())
 
 
 def main():
@@ -81,31 +62,15 @@ def main():
     args = ap.parse_args()
     if args.ranks < 1 or args.threads % args.ranks:
         sys.exit("compare_torch: --ranks must divide --threads")
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads),
-               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    if not args.plain_malloc:
-        env["GLIBC_TUNABLES"] = MALLOC_TUNED
-    if args.blas_core == "native":
-        env.pop("OPENBLAS_CORETYPE", None)
-    elif args.blas_core:
-        env["OPENBLAS_CORETYPE"] = args.blas_core
+    env = benchlib.base_env(args.blas_core, args.plain_malloc)
     blas = env.get("OPENBLAS_CORETYPE", "CPU detection")
     tpr = args.threads // args.ranks
-    pf_env = dict(env, OMP_NUM_THREADS=str(tpr), OPENBLAS_NUM_THREADS=str(tpr))
-    launch = []
-    if args.ranks > 1:
-        launch = ["mpirun", "-n", str(args.ranks), "--bind-to", "none"]
-        for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GLIBC_TUNABLES", "OPENBLAS_CORETYPE"):
-            if k in pf_env:
-                launch += ["-x", k]
     rows = []
-    print(f"load average before: {open('/proc/loadavg').read().split()[:3]}", flush=True)
+    print(f"load average before: {benchlib.loadavg()}", flush=True)
     for spec in args.configs:
-        parts = spec.split(":")
-        cfg, iters = parts[0], parts[1] if len(parts) > 1 else "3"
-        warm = parts[2] if len(parts) > 2 else "1"
-        out, pf_rss = run_measured(launch + [args.bench, cfg, "--iterations", iters, "--warmup", warm], pf_env)
-        pf = fields(out, "BENCH")
+        cfg, iters, warm = benchlib.split_spec(spec, 3, 1)
+        pf, out = benchlib.run_proxflow(args.bench, cfg, iters, warm, args.ranks, tpr, env,
+                                        who="compare_torch")
         # proxflow_bench's own getrusage at the end of the timed iterations, summed over its
         # ranks: wait4 would add the GEMM peer's matrices (measured after training), and of
         # mpirun it sees one process only
@@ -114,24 +79,10 @@ def main():
         for line in out.splitlines():
             if re.match(r"\s+(network GEMM|cblas GEMM|kernels / GEMM|GEMM peer)", line):
                 print(f"  [{os.path.basename(cfg)}] {line.strip()}", flush=True)
-        precision = "float" if re.search(r", float, \d+ rank", out) else "double"
-        cmd = [sys.executable, os.path.join(HERE, "reference_torch.py"), "bench", cfg,
-               "--iterations", iters, "--warmup", warm, "--threads", str(args.threads)]
-        if precision == "float":
-            cmd.append("--float")
-        out, th_rss = run_measured(cmd, env)
-        th = fields(out, "TORCH")
-        if args.threads > 1:
-            # Debian's torch links the pthread OpenBLAS: its BLAS threads and torch's own
-            # OpenMP threads can contend (measured: 2.5-4.5x slower on 2 cores).  Give torch
-            # the better of BLAS threads = T and = 1.
-            out1, rss1 = run_measured(cmd, dict(env, OPENBLAS_NUM_THREADS="1"))
-            th1 = fields(out1, "TORCH")
-            print(f"  [{os.path.basename(cfg)}] torch {float(th['s_per_it']):.4f} s/it with "
-                  f"OPENBLAS_NUM_THREADS={args.threads}, {float(th1['s_per_it']):.4f} with 1: "
-                  f"the faster is compared", flush=True)
-            if float(th1["s_per_it"]) < float(th["s_per_it"]):
-                th, th_rss = th1, rss1
+        precision = pf.get("precision") or ("float" if re.search(r", float, \d+ rank", out) else "double")
+        th, th_rss, _, _ = benchlib.run_torch(
+            cfg, iters, warm, args.threads, precision, env, who="compare_torch",
+            log=lambda m: print(f"  [{os.path.basename(cfg)}] {m}", flush=True))
         name = os.path.splitext(os.path.basename(cfg))[0]
         r = float(pf["s_per_it"]) / float(th["s_per_it"])
         if "floor_s" in pf:
@@ -145,7 +96,7 @@ def main():
                      th_rss / 1024, m, TARGET.get(name)))
         print(f"{name}: proxflow {float(pf['s_per_it']):.4f} s/it, torch {float(th['s_per_it']):.4f} "
               f"s/it (ratio {r:.3f}); peak RSS {pf_rss / 1024:.0f} / {th_rss / 1024:.0f} MiB", flush=True)
-    print(f"load average after: {open('/proc/loadavg').read().split()[:3]}")
+    print(f"load average after: {benchlib.loadavg()}")
     how = ("1 rank, singleton" if args.ranks == 1 else
            f"{args.ranks} ranks x {tpr} thread(s), mpirun; memory summed over ranks")
     print(f"\n{args.threads} thread(s) each; proxflow {args.bench} ({how}; OpenBLAS kernels "

@@ -16,20 +16,11 @@ all-reduce <= 5 %.
 """
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
 
-
-def bench(cmd, env):
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if p.returncode != 0:
-        sys.exit(f"weak_scaling: {' '.join(cmd)} failed (exit {p.returncode}):\n{p.stdout}")
-    m = re.search(r"^BENCH (.*)$", p.stdout, re.M)
-    if not m:
-        sys.exit(f"weak_scaling: no BENCH line in:\n{p.stdout}")
-    return dict(kv.split("=", 1) for kv in m.group(1).split())
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (bench/benchlib.py)
 
 
 def main():
@@ -39,25 +30,19 @@ def main():
     ap.add_argument("--ranks", type=int, default=2)
     ap.add_argument("--pairs", type=int, default=5)
     args = ap.parse_args()
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env = benchlib.base_env(plain_malloc=True)
     R = args.ranks
     summary = []
     for spec in args.configs:
-        parts = spec.split(":")
-        cfg = parts[0]
-        iters = parts[1] if len(parts) > 1 else "10"
-        warm = parts[2] if len(parts) > 2 else "2"
-        one = [args.bench, cfg, "--iterations", iters, "--warmup", warm]
-        many = ["mpirun", "-n", str(R), "--bind-to", "none", "-x", "OMP_NUM_THREADS", "-x",
-                "OPENBLAS_NUM_THREADS"] + one
+        cfg, iters, warm = benchlib.split_spec(spec, 10, 2)
         effs, shares, waits = [], [], []
         name = os.path.splitext(os.path.basename(cfg))[0]
         b = None
         for k in range(args.pairs):
-            a = bench(one, env)
+            a, _ = benchlib.run_proxflow(args.bench, cfg, iters, warm, 1, 1, env, who="weak_scaling")
             b = b or int(a["batch"])  # the resolved [train] batch, as proxflow read it
-            m = bench(many + ["--set", f"train.batch={R * b}"], env)
+            m, _ = benchlib.run_proxflow(args.bench, cfg, iters, warm, R, 1, env,
+                                         sets=[f"train.batch={R * b}"], who="weak_scaling")
             t1, tR = float(a["s_per_it"]), float(m["s_per_it"])
             eff, share, wait = t1 / tR, float(m["reduce"]) / tR, float(m.get("wait", 0)) / tR
             effs.append(eff)
