@@ -125,7 +125,7 @@ int main(int argc, char **argv)
     tr.split_wait = 1;
     for (int k = 0; k < warm; k++) pf_train_iteration(&tr);
     tr.t_sim = tr.t_disc = tr.t_pot = tr.t_reduce = tr.t_wait = 0;
-    tr.phi.flops = tr.gamma.flops = 0;
+    for (int t = 0; t < tr.n_lanes; t++) tr.lanes[t].phi->flops = tr.lanes[t].gamma->flops = 0;
     MPI_Barrier(pf_comm());
     double t0 = pf_now();
     for (int k = 0; k < iters; k++) {
@@ -134,7 +134,7 @@ int main(int argc, char **argv)
     }
     double total = pf_now() - t0;
     /* per-rank figures; report the maximum over ranks (the slowest rank sets the pace) */
-    double loc[7] = {total, tr.t_sim, tr.t_disc, tr.t_pot, tr.t_reduce, tr.phi.flops + tr.gamma.flops,
+    double loc[7] = {total, tr.t_sim, tr.t_disc, tr.t_pot, tr.t_reduce, pf_trainer_flops(&tr),
                      tr.t_wait};
     double mx[7], sum[7];
     MPI_Allreduce(loc, mx, 7, MPI_DOUBLE, MPI_MAX, pf_comm());
@@ -145,14 +145,15 @@ int main(int argc, char **argv)
     double rss = ru.ru_maxrss / 1024.0, rss_max, rss_sum; /* MiB (Linux reports KiB) */
     MPI_Allreduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, pf_comm());
     MPI_Allreduce(&rss, &rss_sum, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
-    /* GEMM peer: the shapes of the local batch (n rows) for both networks, weighted by
-     * their flops in this run */
+    /* GEMM peer: the shapes of one chunk (every network call is one chunk, SPEC §3) for
+     * both networks, weighted by their flops in this run */
     double r1[3] = {NAN, NAN, NAN}, r2[3] = {NAN, NAN, NAN};
     if (!no_peak) {
-        gemm_rate(&tr.phi, tr.n_local, r1);
-        gemm_rate(&tr.gamma, 2 * tr.n_local, r2);
+        gemm_rate(&tr.phi, tr.ch.max_rows, r1);
+        gemm_rate(&tr.gamma, tr.ch.max_rows, r2);
     }
-    const double wphi = tr.phi.flops, wgam = tr.gamma.flops;
+    double wphi = 0, wgam = 0;
+    for (int t = 0; t < tr.n_lanes; t++) wphi += tr.lanes[t].phi->flops, wgam += tr.lanes[t].gamma->flops;
     double peer = (wphi + wgam) / (wphi / r1[0] + wgam / r2[0]), peer_all;
     MPI_Allreduce(&peer, &peer_all, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
     /* per layer kind (CNN configs): the conv GEMMs and the dense head on their own */
@@ -170,10 +171,10 @@ int main(int argc, char **argv)
     MPI_Allreduce(&peak, &peak_all, 1, MPI_DOUBLE, MPI_SUM, pf_comm());
     const double floor_s = sum[5] / iters / 1e9 / peak_all;
     pf_log("config %s: d=%d batch=%d steps=%d n_disc=%d widths phi %d params gamma %d params, "
-           "%s, %d rank(s) x %d thread(s); discriminator batches simulated %d at a time on %d thread(s); "
+           "%s, %d rank(s) x %d thread(s); %d chunks of <= %d rows, %d lane(s); discriminator batches of a chunk simulated %s; "
            "OpenBLAS %s kernels by %s\n",
            cfgpath, tr.d, cfg.batch, cfg.steps, cfg.n_disc, (int)tr.theta.n, (int)tr.psi.n,
-           PF_REAL_NAME, P, threads, tr.sim_group > 1 ? tr.sim_group : 1, tr.sim_threads > 1 ? tr.sim_threads : 1, pf_blas_core(),
+           PF_REAL_NAME, P, threads, tr.ch.K, tr.ch.max_rows, tr.n_lanes, tr.sim_group ? "together" : "one by one", pf_blas_core(),
            pf_blas_core_source());
     pf_log("  seconds/iteration      %.5f   (%d iterations)\n", spi, iters);
     pf_log("    simulation           %.5f   %5.1f%%\n", mx[1] / iters, 100 * mx[1] / mx[0]);
