@@ -336,6 +336,45 @@ then
 else
   bad "final parameters differ from the uninterrupted run"
 fi
+# ---- 2b. resumed on another task count: requeued held, shrunk to 1 task, released -------
+# (bit-identical on any rank count, SPEC §3: the 1-task finish equals the 2-rank reference)
+hj=$(CONFIG=$W/pre.ini OUT=$W/pre_shrink PROXFLOW=$BIN PROXFLOW_REQUEUE_HOLD=1 sbatch --parsable \
+       --ntasks-per-node=2 --cpus-per-task=1 --time=10 --output="$W/shrink-%j.out" "$SRC/slurm/train.sbatch")
+hj=${hj%%;*}
+JOBS+=("$hj")
+if wait_file "$W/pre_shrink/checkpoints/ckpt_00000100.h5" 240 0.5; then
+  scancel --signal=USR1 "$hj"
+  held=0
+  for _ in $(seq 240); do
+    st=$(scontrol show job "$hj" 2> /dev/null)
+    if grep -q "JobState=PENDING" <<< "$st" && grep -qE "Reason=(JobHeld(User|Admin)|job_requeued_in_held_state)" <<< "$st"; then held=1; break; fi
+    sleep 0.5
+  done
+  if [ "$held" = 1 ]; then
+    scontrol update JobId="$hj" NumTasks=1 NumCPUs=1 MinCPUsNode=1 || bad "scontrol update of job $hj"
+    scontrol show job "$hj" | grep -E "NumTasks|NtasksPerN" | sed 's/^/     /'
+    scontrol release "$hj" || bad "scontrol release $hj"
+  else
+    bad "job $hj was not requeued held"; scontrol show job "$hj"
+  fi
+  wait_gone "$hj" 240 || bad "job $hj still queued after 240 s"
+else
+  bad "job $hj made no checkpoint"; cat "$W"/shrink-*.out
+fi
+slog=$W/shrink-$hj.out
+if grep -q "on 2 ranks x 1 thread" "$slog" && grep -q "resumed from .*ckpt_" "$slog" &&
+   grep -q "on 1 rank x 1 thread" "$slog" && grep -q "proxflow: done: 600 iterations" "$slog" &&
+   $PY - "$W/pre_shrink/checkpoints/ckpt_00000600.h5" "$W/ref/checkpoints/ckpt_00000600.h5" << 'PYEOF'
+import sys, h5py
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+for g in ("potential", "discriminator"):
+    assert a[g + "/buffer"][...].tobytes() == b[g + "/buffer"][...].tobytes(), g + " differs"
+PYEOF
+then
+  ok "requeued held, resumed on 1 task instead of 2: bit-identical to the 2-rank run"
+else
+  bad "resume on another task count"; cat "$slog"
+fi
 # ---- 3. the same for a sweep task: slurm/sweep.sbatch requeues a partial run -----------
 cat > "$W/pre_sweep.ini" << INI
 [sweep]
