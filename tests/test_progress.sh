@@ -2,10 +2,11 @@
 # What `proxflow train` prints while it runs ([output] progress, PROXFLOW_PROGRESS;
 # src/run/progress.c, docs/CLUSTER.md "Job logs"): a 2-rank run under mpirun with its
 # output in a file has no control character at all (mpirun gives the ranks a pty, so
-# isatty() on the rank says yes), with and without a controlling terminal; a Slurm job
-# without --pty neither; the bar appears on a real pty (script(1)) when forced, and in
-# auto mode when mpirun itself writes to the terminal; `off` prints only the summary;
-# the variable wins over the config; a bad value fails on every rank.
+# isatty() on the rank says yes), with and without a controlling terminal; mpirun in a
+# Slurm job without --pty neither; the bar appears on a real pty (script(1)) when
+# forced, and in auto mode when mpirun itself writes to the terminal; `off` prints only
+# the summary; the variable wins over the config; a bad value fails on every rank.
+# (tests/test_slurm.sh checks the logs of real batch jobs, and srun --pty.)
 . "$(dirname "$0")/lib.sh"
 command -v script > /dev/null || { echo "SKIPPED: no script(1) (util-linux)"; exit 77; }
 unset SLURM_JOB_ID SLURM_PTY_PORT PROXFLOW_PROGRESS  # the test decides these itself
@@ -42,13 +43,18 @@ c=$(ctrl "$T/pipe.log")
 [ "$c" -eq 0 ] && [ "$(records "$T/pipe.log")" -eq 2 ] && ok "mpirun ... | cat: no control character" ||
   bad "mpirun into a pipe: $c control characters"
 
-# a Slurm job that is not `srun --pty`: plain lines even on a pty (SLURM_PTY_PORT unset)
-pty "SLURM_JOB_ID=4242 $BIN train $T/t.ini --out $(out)" > "$T/slurm.screen"
-grep -qa $'\033' "$T/slurm.screen" && { bad "Slurm job (no --pty): escape sequences"; cat -A "$T/slurm.screen" | head; } ||
-  { [ "$(records "$T/slurm.screen")" -eq 2 ] && ok "SLURM_JOB_ID without SLURM_PTY_PORT, on a pty: lines only" ||
-    bad "Slurm job: log lines missing"; }
-pty "SLURM_JOB_ID=4242 SLURM_PTY_PORT=40000 $BIN train $T/t.ini --out $(out)" > "$T/slurm_pty.screen"
-grep -qaF "$BAR" "$T/slurm_pty.screen" && ok "srun --pty (SLURM_PTY_PORT set): the bar" || bad "srun --pty: no bar"
+# Slurm: mpirun in a job that is not `srun --pty` (SLURM_PTY_PORT unset) -> lines, even
+# when mpirun writes to a terminal; srun --pty and a shell of salloc on a terminal -> bar
+pty "SLURM_JOB_ID=4242 $MPI $BIN train $T/t.ini --out $(out)" > "$T/slurm.screen"
+grep -qa $'\033' "$T/slurm.screen" && { bad "mpirun in a Slurm job (no --pty): escape sequences"; cat -A "$T/slurm.screen" | head; } ||
+  { [ "$(records "$T/slurm.screen")" -eq 2 ] && ok "mpirun in a Slurm job without SLURM_PTY_PORT, on a pty: lines only" ||
+    bad "mpirun in a Slurm job: log lines missing"; }
+pty "SLURM_JOB_ID=4242 SLURM_PTY_PORT=40000 $MPI $BIN train $T/t.ini --out $(out)" > "$T/slurm_pty.screen"
+grep -qaF "$BAR" "$T/slurm_pty.screen" && ok "srun --pty (SLURM_PTY_PORT set), mpirun on the terminal: the bar" ||
+  bad "SLURM_PTY_PORT set: no bar"
+pty "SLURM_JOB_ID=4242 $BIN train $T/t.ini --out $(out)" > "$T/salloc.screen"
+grep -qaF "$BAR" "$T/salloc.screen" && ok "in a Slurm job, stdout the controlling terminal (salloc's shell): the bar" ||
+  bad "SLURM_JOB_ID, proxflow on its terminal: no bar"
 
 # ---- 2. the bar on a terminal -------------------------------------------------------------
 pty "$BIN train $T/t.ini --out $(out) --set output.progress=bar" > "$T/bar.screen"

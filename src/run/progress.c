@@ -7,7 +7,9 @@
  * sees a terminal although the bytes land in a log.  That pty is never the rank's
  * controlling terminal, and the process that relays it (mpirun, or orted on another
  * node) is the first ancestor whose stdout is something else: its stdout is where the
- * output really goes. */
+ * output really goes.  Seen with Open MPI 4.1.4 and Slurm 22.05 (tests/test_progress.sh,
+ * tests/test_slurm.sh): under `srun --pty` the task's pty is its controlling terminal;
+ * in a batch job nothing has a terminal. */
 #include "run/progress.h"
 
 #include <math.h>
@@ -85,10 +87,12 @@ int pf_progress_interactive(void)
     if (!isatty(STDOUT_FILENO) || fstat(STDOUT_FILENO, &out)) return 0; /* a file, a pipe */
     const char *term = getenv("TERM");
     if (term && !strcmp(term, "dumb")) return 0; /* cannot erase a line */
-    /* A Slurm job: the log is a file (srun relays the output of batch and non-pty steps
-     * itself); only `srun --pty` gives the task a terminal, and it sets SLURM_PTY_PORT. */
-    if (getenv("SLURM_JOB_ID") && !getenv("SLURM_PTY_PORT")) return 0;
     if (tcgetsid(STDOUT_FILENO) != (pid_t)-1) return 1; /* our controlling terminal */
+    /* A pty that is not our terminal, in a Slurm job that is not `srun --pty` (which sets
+     * SLURM_PTY_PORT, and whose pty is the task's controlling terminal): mpirun in a
+     * batch script, whose output is the job's log file.  (A shell of salloc on the
+     * user's terminal running proxflow directly got its answer above.) */
+    if (getenv("SLURM_JOB_ID") && !getenv("SLURM_PTY_PORT")) return 0;
     return relay_writes_to_terminal(&out);
 }
 
