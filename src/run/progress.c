@@ -18,13 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <termios.h>
+#ifdef __linux__
+#include <sys/sysmacros.h> /* makedev: /proc's tty_nr as a dev_t */
+#endif
 #include <unistd.h>
 
 static const char *const mode_names[] = {"auto", "bar", "lines", "off"};
 
 /* ---- auto: is stdout watched by a person? ------------------------------------------ */
+#ifdef __linux__
 
 /* Field `field` (1-based, after the command name) of /proc/PID/stat; -1 if unknown. */
 static long proc_stat_field(long pid, int field)
@@ -80,6 +83,13 @@ static int relay_writes_to_terminal(const struct stat *out)
     }
     return 0;
 }
+#else
+static int relay_writes_to_terminal(const struct stat *out) /* no /proc to ask */
+{
+    (void)out;
+    return 0;
+}
+#endif
 
 int pf_progress_interactive(void)
 {
