@@ -7,7 +7,8 @@ The recipe is imported with a stub `spack.package` that records its directives
 its modules and once as Spack 1.x does (CMakePackage from spack_repo.builtin).  Then:
   - the versions, the variants with their defaults and the dependencies (names, types,
     conditions) are the ones the project needs;
-  - cmake_args gives -DPROXFLOW_FLOAT / -DPROXFLOW_NATIVE from the variants;
+  - cmake_args gives -DPROXFLOW_FLOAT / -DPROXFLOW_NATIVE from the variants, and
+    -DPROXFLOW_BLAS_OPENMP=ON for an openblas threads=openmp (AUTO for any other);
   - the stand-alone tests run for real against a fake install prefix around the
     built binary ($PROXFLOW_BIN) and the analysis scripts of this tree: test_version
     (which must also fail for a wrong version or precision), test_help, test_train and
@@ -139,13 +140,17 @@ def filter_file(regex, repl, *files, backup=True):
 
 
 class Spec:
-    """Enough of a concrete spec: version, variants, dependencies by name."""
+    """Enough of a concrete spec: version, variants (+v / ~v, and name=value), dependencies
+    by name."""
 
     def __init__(self, version, variants, deps=None):
         self.version, self.variants, self._deps = version, variants, deps or {}
 
     def satisfies(self, s):
-        assert re.fullmatch(r"[+~]\w+", s), f"the stub knows only +v / ~v, not {s!r}"
+        m = re.fullmatch(r"(\w+)=(\w+)", s)
+        if m:
+            return self.variants[m.group(1)] == m.group(2)
+        assert re.fullmatch(r"[+~]\w+", s), f"the stub knows only +v / ~v / v=x, not {s!r}"
         return self.variants[s[1:]] == (s[0] == "+")
 
     def __getitem__(self, name):
@@ -291,10 +296,10 @@ def check_behaviour(cls):
     cmake = types.SimpleNamespace(prefix=Prefix(os.path.dirname(os.path.dirname(shutil.which("cmake") or "/usr/bin/cmake"))))
     deps = {"python": python, "cmake": cmake}
 
-    def spec(version=vers, **over):
+    def spec(version=vers, threads="openmp", **over):
         v = {"float": precision == "float", "native": False, "analysis": True, "openmp_blas": True}
         v.update(over)
-        return Spec(version, v, deps)
+        return Spec(version, v, dict(deps, openblas=Spec("0.3.28", {"threads": threads})))
 
     with tempfile.TemporaryDirectory(prefix="pf_spack_") as tmp:
         # cmake_args from the variants
@@ -304,6 +309,15 @@ def check_behaviour(cls):
               "-DPROXFLOW_FLOAT:BOOL=ON" in a_on and "-DPROXFLOW_NATIVE:BOOL=ON" in a_on, a_on)
         check("cmake_args ~float ~native: PROXFLOW_FLOAT=OFF, PROXFLOW_NATIVE=OFF",
               "-DPROXFLOW_FLOAT:BOOL=OFF" in a_off and "-DPROXFLOW_NATIVE:BOOL=OFF" in a_off, a_off)
+
+        # PROXFLOW_BLAS_OPENMP from the OpenBLAS's threads= (the OpenMP build is not in
+        # Debian's openblas-openmp directory under Spack)
+        for over, threads, want in (({}, "openmp", "ON"), ({"openmp_blas": False}, "pthreads", "AUTO"),
+                                    ({"openmp_blas": False}, "none", "AUTO"),
+                                    ({"openmp_blas": False}, "openmp", "ON")):
+            args = cls(spec(threads=threads, **over), tmp).cmake_args()
+            check(f"cmake_args with openblas threads={threads}: PROXFLOW_BLAS_OPENMP={want}",
+                  f"-DPROXFLOW_BLAS_OPENMP:STRING={want}" in args, args)
 
         prefix = make_prefix(os.path.join(tmp, "prefix"))
         work = os.path.join(tmp, "test")

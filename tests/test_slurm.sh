@@ -8,7 +8,9 @@
 #   2. preemption: slurm/train.sbatch gets SIGUSR1 mid-run (scancel --signal=USR1, what
 #      --signal=USR1@120 does before the time limit), checkpoints, requeues itself,
 #      resumes and ends bit-identical to an uninterrupted run; 3. the same for a sweep
-#      task; 4. and for a chain (CMD=chain): SIGUSR1 in link 2, requeue, same final pool.
+#      task; 4. and for a chain (CMD=chain): SIGUSR1 in link 2, requeue, same final pool;
+#   5. job logs: a PROXFLOW_LAUNCHER=mpirun batch job's log and every other log has no
+#      control character; srun --pty shows the progress bar.
 # Needs root (installs slurm-wlm and munge if missing, runs the daemons); otherwise it
 # prints SKIPPED and exits 77 (CTest: SKIP_RETURN_CODE).  Every daemon it starts is
 # stopped by its PID on exit.
@@ -431,6 +433,34 @@ then
   ok "chain job: SIGUSR1 in link 2, requeued, resumed at link 2, final pool bit-identical"
 else
   bad "chain preemption"; cat "$clog"
+fi
+
+# ---- 5. job logs without control characters (docs/CLUSTER.md "Job logs") ------------------
+# mpirun in a batch job hands the ranks a pty while the job's log is a file: the log must
+# still be plain lines; with `srun --pty` (a terminal) the bar appears.
+tiny_ini "$W/logs.ini" output.log_every=10 output.checkpoint_every=0 output.trajectory_every=0
+mj=$(CONFIG=$W/logs.ini OUT=$W/mlog PROXFLOW=$BIN PROXFLOW_LAUNCHER=mpirun sbatch --parsable --wait \
+       --ntasks-per-node=2 --cpus-per-task=1 --time=5 --output="$W/mlog-%j.out" "$SRC/slurm/train.sbatch" 2> /dev/null)
+mj=${mj%%;*}
+JOBS+=("$mj")
+ctrl_bytes() { $PY -c 'import sys; d = open(sys.argv[1], "rb").read(); print(sum(1 for b in d if (b < 32 and b != 10) or b == 127))' "$1"; }
+mlog=$W/mlog-$mj.out
+if [ -f "$mlog" ] && grep -q '^\[20/20\] loss_d' "$mlog" && grep -q '^proxflow: done' "$mlog" &&
+   [ "$(ctrl_bytes "$mlog")" -eq 0 ]; then
+  ok "PROXFLOW_LAUNCHER=mpirun batch job: its log has the log lines and no control character"
+else
+  bad "mpirun batch job log (job $mj)"; cat -A "$mlog" 2> /dev/null | head -20
+fi
+dirty=()
+for f in "$W"/*.out; do
+  [ "$(ctrl_bytes "$f")" -eq 0 ] || dirty+=("${f##*/}")
+done
+[ "${#dirty[@]}" -eq 0 ] && ok "no control character in any job log of this test ($(ls "$W"/*.out | wc -l) logs)" ||
+  bad "control characters in ${dirty[*]}"
+if command -v script > /dev/null; then
+  timeout -k 10 120 script -qec "srun --pty $BIN train $W/logs.ini --out $W/ptyrun" /dev/null < /dev/null > "$W/pty.screen" 2>&1
+  grep -qaF $'\033[K[' "$W/pty.screen" && grep -qa 'proxflow: done' "$W/pty.screen" &&
+    ok "srun --pty: the task's terminal shows the bar" || { bad "srun --pty: no bar"; cat -A "$W/pty.screen" | head; }
 fi
 
 if [ "$fails" -gt 0 ]; then

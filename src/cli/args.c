@@ -10,6 +10,19 @@
 
 /* ---- options ------------------------------------------------------------------------ */
 
+int pf_cli_help(int argc, char **argv, const char *help)
+{
+    for (int k = 0; k < argc; k++)
+        if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+            if (pf_rank() == 0) {
+                fputs(help, stdout);
+                fflush(stdout);
+            }
+            return 1;
+        }
+    return 0;
+}
+
 void pf_cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 {
     char msg[1024];
@@ -17,7 +30,7 @@ void pf_cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    pf_fail_collective(2, "%s: %s (usage: %s)", cmd, msg, usage);
+    pf_fail_collective(2, "%s: %s (usage: %s; more: proxflow %s --help)", cmd, msg, usage, cmd);
 }
 
 const char *pf_cli_option(int argc, char **argv, int *k, const char *name, const char *cmd,

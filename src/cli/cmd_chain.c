@@ -10,9 +10,29 @@
 
 static const char *const USAGE =
     "proxflow chain CONFIG.ini [--links K] [--set section.key=value ...] [--out DIR] [--resume]";
+/* `proxflow chain --help`: every option the parser below accepts, one line each. */
+static const char *const HELP =
+    "usage: proxflow chain CONFIG.ini [--links K] [--set section.key=value ...] [--out DIR] [--resume]\n"
+    "\n"
+    "Trains a JKO chain of K flows (SPEC 8, docs/CHAIN.md): link k+1 starts from the\n"
+    "samples link k pushed forward.  Writes DIR/chain.h5 and one run directory per link,\n"
+    "DIR/link_KK/ (run.h5, checkpoints), and the pools between links in DIR/pools/.\n"
+    "\n"
+    "options:\n"
+    "  --links K                the number of links, 1..99 (default: [chain] links)\n"
+    "  --set section.key=value  change one config key after the file (repeatable)\n"
+    "  --out DIR                the chain's directory (default: [output] dir of the config)\n"
+    "  --resume                 continue a stopped chain: skip done links, resume the unfinished one\n"
+    "  -h, --help               print this help and exit\n"
+    "\n"
+    "examples:\n"
+    "  mpirun -n 2 proxflow chain configs/chain_2d.ini --links 4 --out runs/c4\n"
+    "  mpirun -n 2 proxflow chain configs/chain_2d.ini --out runs/c4 --resume\n"
+    "  proxflow sample --chain runs/c4 --n 10000 --out gen.h5\n";
 
 int pf_cmd_chain(int argc, char **argv)
 {
+    if (pf_cli_help(argc, argv, HELP)) return 0;
     const char *config_path = NULL, *out = NULL, *v;
     long long links = 0;
     int resume = 0, n_sets = 0;

@@ -19,6 +19,29 @@
 static const char *const USAGE =
     "proxflow eval --checkpoint CKPT [--n N] [--data SPEC] [--steps Nt] [--seed S] [--json FILE] "
     "[--sinkhorn-blur B] [--sinkhorn-scaling R]";
+/* `proxflow eval --help`: every option the parser below accepts, one line each. */
+static const char *const HELP =
+    "usage: proxflow eval --checkpoint CKPT [--n N] [--data SPEC] [--steps Nt] [--seed S] [--json FILE]\n"
+    "                     [--sinkhorn-blur B] [--sinkhorn-scaling R]\n"
+    "\n"
+    "Compares N samples of a checkpoint's flow with N held-out data samples (SPEC 6.3,\n"
+    "docs/COMMANDS.md): sliced W1, MMD, Sinkhorn divergence, manifold distance,\n"
+    "straightness, step invariance, each also for the reference samples as a baseline.\n"
+    "Rank 0 prints one `name value` line per metric on stdout.\n"
+    "\n"
+    "options:\n"
+    "  --checkpoint CKPT     the checkpoint whose flow is evaluated (required)\n"
+    "  --n N                 samples generated and held-out samples compared (default 2000)\n"
+    "  --data SPEC           held-out data from SPEC instead of the checkpoint's [data] source\n"
+    "  --steps Nt            Euler steps (default: the checkpoint's [flow] steps)\n"
+    "  --seed S              the sample stream, >= 0 (default 0)\n"
+    "  --json FILE           also write the metrics to FILE as a JSON object\n"
+    "  --sinkhorn-blur B     the Sinkhorn blur, > 0 (default 0.05, geomloss's)\n"
+    "  --sinkhorn-scaling R  the Sinkhorn epsilon scaling, in (0, 1) (default 0.5, geomloss's)\n"
+    "  -h, --help            print this help and exit\n"
+    "\n"
+    "example:\n"
+    "  mpirun -n 2 proxflow eval --checkpoint runs/qs/checkpoints/ckpt_00000800.h5 --n 5000 --json qs.json\n";
 
 #define PF_EVAL_PROJECTIONS 200
 #define PF_EVAL_MAX_METRICS 24
@@ -91,6 +114,7 @@ static void json_string(FILE *fp, const char *s)
 
 int pf_cmd_eval(int argc, char **argv)
 {
+    if (pf_cli_help(argc, argv, HELP)) return 0;
     const char *ckpt = NULL, *data = NULL, *json = NULL, *v;
     long long N = 2000, nt_opt = 0, seed = 0;
     double sk_blur = 0.05, sk_scaling = 0.5; /* geomloss's SamplesLoss defaults */

@@ -17,6 +17,20 @@
 #include <unistd.h>
 
 static const char *const USAGE = "proxflow info RUN_OR_CKPT_OR_SAMPLES_OR_CHAIN.h5";
+/* `proxflow info --help` */
+static const char *const HELP =
+    "usage: proxflow info FILE.h5\n"
+    "\n"
+    "Prints what FILE.h5 holds (docs/COMMANDS.md): a run (run.h5: attributes, the last\n"
+    "record of every diagnostic, datasets, config), a checkpoint, a sample file or a\n"
+    "chain summary (chain.h5).  The file is opened read-only.\n"
+    "\n"
+    "options:\n"
+    "  -h, --help   print this help and exit\n"
+    "\n"
+    "examples:\n"
+    "  proxflow info runs/qs/run.h5\n"
+    "  proxflow info runs/qs/checkpoints/ckpt_00000800.h5\n";
 
 /* ---- reading (never fatal: a bad object prints as "?") ------------------------------ */
 
@@ -381,6 +395,7 @@ static int info_file(const char *path, char *err, size_t errlen)
 
 int pf_cmd_info(int argc, char **argv)
 {
+    if (pf_cli_help(argc, argv, HELP)) return 0;
     const char *path = NULL;
     for (int k = 0; k < argc; k++) {
         if (argv[k][0] == '-' && argv[k][1]) pf_cli_usage_error("info", USAGE, "unknown option %s", argv[k]);

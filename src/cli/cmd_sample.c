@@ -28,6 +28,29 @@ static const char *const USAGE =
     "proxflow sample --checkpoint CKPT --n N [--steps Nt] [--seed S] [--trajectories] --out FILE.h5";
 static const char *const SAMPLE_USAGE =
     "proxflow sample --chain DIR --n N [--from-link K] [--seed S] --out FILE.h5";
+/* `proxflow sample --help`: every option the two parsers below accept, one line each. */
+static const char *const HELP =
+    "usage: proxflow sample --checkpoint CKPT --n N [--steps Nt] [--seed S] [--trajectories] --out FILE.h5\n"
+    "       proxflow sample --chain DIR --n N [--from-link K] [--seed S] --out FILE.h5\n"
+    "\n"
+    "Pushes N fresh reference samples through the flow of a checkpoint, or through the\n"
+    "links of a chain, and writes them to FILE.h5 with parallel HDF5 (docs/COMMANDS.md,\n"
+    "docs/CHAIN.md).  The samples do not depend on the number of ranks or threads.\n"
+    "\n"
+    "options:\n"
+    "  --checkpoint CKPT   the checkpoint whose flow is sampled (first form; required)\n"
+    "  --chain DIR         a chain's directory (proxflow chain --out DIR): through its links\n"
+    "  --n N               the number of samples (required)\n"
+    "  --out FILE.h5       the output file (required; written to FILE.h5.tmp, then renamed)\n"
+    "  --steps Nt          Euler steps (default: the checkpoint's [flow] steps; --checkpoint only)\n"
+    "  --seed S            the sample stream, >= 0 (default 0)\n"
+    "  --trajectories      also write /trajectories [Nt+1, N, d] (--checkpoint only)\n"
+    "  --from-link K       start from pool K-1 and go through links K.. (default 1; --chain only)\n"
+    "  -h, --help          print this help and exit\n"
+    "\n"
+    "examples:\n"
+    "  mpirun -n 4 proxflow sample --checkpoint runs/qs/checkpoints/ckpt_00000800.h5 --n 10000 --out qs.h5\n"
+    "  mpirun -n 4 proxflow sample --chain runs/c4 --n 10000 --out c4.h5\n";
 
 /* Reals generated per round and rank (bounds memory for any N; SPEC §3 scale). */
 #define PF_SAMPLE_ROUND_REALS (1u << 24)
@@ -67,6 +90,7 @@ int pf_cmd_sample(int argc, char **argv)
     const char *ckpt = NULL, *out = NULL, *v;
     long long N = 0, nt_opt = 0, seed = 0;
     int want_traj = 0;
+    if (pf_cli_help(argc, argv, HELP)) return 0;
     for (int k = 0; k < argc; k++)
         if (!strcmp(argv[k], "--chain") || !strncmp(argv[k], "--chain=", 8))
             return sample_chain(argc, argv); /* through the links of a chain (SPEC §8) */

@@ -29,6 +29,26 @@
 
 static const char *const USAGE =
     "proxflow sweep SWEEP.ini (--count | --list | --index I [--dry-run | --status])";
+/* `proxflow sweep --help`: every option the parser below accepts, one line each. */
+static const char *const HELP =
+    "usage: proxflow sweep SWEEP.ini (--count | --list | --index I [--dry-run | --status])\n"
+    "\n"
+    "A sweep file names a base config and a grid of values; run I is one point of the\n"
+    "grid, trained in its own directory (docs/CLUSTER.md, \"Sweeps\"; slurm/sweep.sbatch\n"
+    "runs one index per array task).\n"
+    "\n"
+    "options (exactly one of --count, --list, --index):\n"
+    "  --count      print the number of runs\n"
+    "  --list       print index, state, directory and overrides of every run\n"
+    "  --index I    train run I: skip it if finished, resume it if it has a checkpoint, else start\n"
+    "  --dry-run    with --index: print run I's state and resolved config (INI), do nothing\n"
+    "  --status     with --index: print run I's state, one word: fresh, partial or finished\n"
+    "  -h, --help   print this help and exit\n"
+    "\n"
+    "examples:\n"
+    "  proxflow sweep configs/sweep_example.ini --list\n"
+    "  mpirun -n 2 proxflow sweep configs/sweep_example.ini --index 4\n"
+    "  slurm/submit_sweep.sh configs/sweep_example.ini 3      # all runs as a Slurm job array\n";
 
 enum { ST_FRESH = 0, ST_PARTIAL = 1, ST_FINISHED = 2 };
 static const char *const state_names[] = {"fresh", "partial", "finished"};
@@ -231,6 +251,7 @@ static int cmd_index(const pf_sweep *s, long i, int dry_run, int status_only)
 
 int pf_cmd_sweep(int argc, char **argv)
 {
+    if (pf_cli_help(argc, argv, HELP)) return 0;
     const char *path = NULL, *index_s = NULL;
     int count = 0, list = 0, dry_run = 0, status_only = 0;
     for (int k = 0; k < argc; k++) {

@@ -7,15 +7,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `proxflow train --help`: every option the parser below accepts, one line each. */
+static const char *const HELP =
+    "usage: proxflow train CONFIG.ini [--set section.key=value ...] [--out DIR]\n"
+    "                      [--resume CKPT|latest] [--dump-state FILE.h5]\n"
+    "\n"
+    "Trains a W1/W2 proximal flow as CONFIG.ini says (every key: docs/CONFIG.md) and\n"
+    "writes DIR/run.h5 (diagnostics, samples) and DIR/checkpoints/ (docs/OUTPUT.md).\n"
+    "An existing run.h5 is never overwritten: continue it with --resume latest.\n"
+    "\n"
+    "options:\n"
+    "  --set section.key=value  change one config key after the file (repeatable; also --set=...)\n"
+    "  --out DIR                the run directory (default: [output] dir of the config)\n"
+    "  --resume CKPT|latest     continue from checkpoint CKPT, or from the newest complete one in DIR\n"
+    "  --dump-state FILE.h5     write one step's losses and gradients to FILE.h5 and exit (docs/OUTPUT.md)\n"
+    "  -h, --help               print this help and exit\n"
+    "\n"
+    "environment:\n"
+    "  PROXFLOW_PROGRESS        auto | bar | lines | off: what is printed while training\n"
+    "                           (wins over [output] progress; docs/CLUSTER.md, \"Job logs\")\n"
+    "  OMP_NUM_THREADS          OpenMP threads per rank, unless [train] threads is set\n"
+    "\n"
+    "signals: SIGUSR1 or SIGTERM write a checkpoint at the next iteration and exit 0.\n"
+    "\n"
+    "examples:\n"
+    "  mpirun -n 4 proxflow train configs/quickstart.ini --out runs/qs --set train.iterations=2000\n"
+    "  mpirun -n 4 proxflow train configs/quickstart.ini --out runs/qs --resume latest\n";
+
 static void usage_error(const char *msg, const char *arg)
 {
     pf_fail_collective(2, "train: %s%s%s (usage: proxflow train CONFIG.ini [--set section.key=value ...] "
-                          "[--resume CKPT|latest] [--out DIR])",
+                          "[--resume CKPT|latest] [--out DIR]; more: proxflow train --help)",
                        msg, arg ? " " : "", arg ? arg : "");
 }
 
 int pf_cmd_train(int argc, char **argv)
 {
+    if (pf_cli_help(argc, argv, HELP)) return 0;
     const char *config_path = NULL, *resume = NULL, *out = NULL, *dump = NULL;
     char **sets = pf_malloc(sizeof(char *) * (argc + 1));
     int n_sets = 0;
@@ -36,7 +64,7 @@ int pf_cmd_train(int argc, char **argv)
         } else if (!strncmp(a, "--set=", 6)) {
             sets[n_sets++] = (char *)a + 6;
         } else if (a[0] == '-' && a[1]) {
-            pf_fail_collective(2, "train: unknown option '%s' (see proxflow --help)", a);
+            pf_fail_collective(2, "train: unknown option '%s' (see proxflow train --help)", a);
         } else if (!config_path) {
             config_path = a;
         } else {

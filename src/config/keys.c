@@ -15,6 +15,7 @@ static const char *const fdiv_names[] = {"kl", "kl_legendre", "reverse_kl", "alp
 static const char *const act_names[] = {"relu", "softplus", "tanh", "silu", NULL};
 static const char *const arch_names[] = {"mlp", "cnn", NULL};
 static const char *const ref_names[] = {"normal", "uniform", NULL};
+static const char *const progress_names[] = {"auto", "bar", "lines", "off", NULL};
 
 /* The synthetic data sets [data] source may name (SPEC 6.1; src/data/synthetic.c
  * generates them, in this order). */
@@ -29,6 +30,7 @@ _Static_assert(sizeof(pf_fdiv) == sizeof(int), "enum size");
 _Static_assert(sizeof(pf_act) == sizeof(int), "enum size");
 _Static_assert(sizeof(pf_arch) == sizeof(int), "enum size");
 _Static_assert(sizeof(pf_reference) == sizeof(int), "enum size");
+_Static_assert(sizeof(pf_progress_mode) == sizeof(int), "enum size");
 
 #define F(field) offsetof(pf_config, field)
 #define K_DBL(s, k, fld, lo, hi, fl, def, doc) {s, k, KT_DOUBLE, F(fld), 0, lo, hi, fl, NULL, def, doc}
@@ -128,6 +130,12 @@ const pf_key pf_keys[] = {
     K_INT("output", "keep", keep, 1, GE, "3", "number of checkpoints kept"),
     K_INT("output", "n_traj", n_traj, 1, GE, "64", "trajectories written each time"),
     K_INT("output", "diag_batch", diag_batch, 1, GE, "256", "size of the fixed diagnostic batch"),
+    K_ENUM("output", "progress", progress, progress_names, "auto",
+           "what train prints while it runs: bar = a progress bar between the log lines, "
+           "lines = the log lines only (no control characters), off = only the final "
+           "summary; auto = bar on an interactive terminal, else lines (job logs, files, "
+           "pipes). The environment variable PROXFLOW_PROGRESS overrides it "
+           "(docs/CLUSTER.md)"),
 
     K_INT("chain", "links", links, 1, GE, "4", "`proxflow chain`: number of links K (--links overrides it)"),
     K_INT("chain", "pool", pool, 1, GE, "4096",

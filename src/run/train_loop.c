@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static volatile sig_atomic_t g_stop_signal = 0;
 static void on_signal(int sig) { g_stop_signal = sig; }
@@ -39,7 +38,7 @@ int pf_train_run(pf_config *cfg, const char *config_label, const char *resume, c
 
 /* Warm start (SPEC §8, chain.warm_start): parameters from a checkpoint of another run
  * with the same shapes; a fresh optimiser (moments and step count reset), iteration 0. */
-static void warm_start(pf_trainer *tr, const char *ckpt)
+static void warm_start(pf_trainer *tr, const char *ckpt, int quiet)
 {
     char err[1024];
     int bad = pf_checkpoint_load(tr, ckpt, err, sizeof err);
@@ -52,7 +51,7 @@ static void warm_start(pf_trainer *tr, const char *ckpt)
         ps[k]->t = 0;
     }
     tr->iteration = 0;
-    pf_log("warm start from the networks of %s\n", ckpt);
+    if (!quiet) pf_log("warm start from the networks of %s\n", ckpt);
 }
 
 int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
@@ -62,7 +61,8 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
     opts->finished = 0;
     const int threads = pf_setup_threads(&cfg);
     const int P = pf_nranks();
-    const int tty = pf_rank() == 0 && isatty(STDOUT_FILENO);
+    pf_progress prog; /* bar, lines or nothing (PROXFLOW_PROGRESS, [output] progress) */
+    pf_progress_init(&prog, &cfg);
 
     /* An existing run is continued only when asked (no silent overwrite). */
     char run_path[PF_STR + 16];
@@ -74,13 +74,15 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
 
     pf_trainer tr;
     pf_trainer_init(&tr, &cfg);
-    pf_log("proxflow %s: %s on %s: d = %d, mode %s, f %s, lambda %g, L %g, T %g, %d steps; "
-           "batch %d on %d rank%s x %d thread%s (%s, OpenBLAS %s)\n",
-           PF_VERSION, config_path, pf_data_name(tr.data), tr.d, pf_mode_name(cfg.mode),
-           pf_fdiv_name(cfg.f), cfg.lambda, cfg.L, cfg.T, cfg.steps, cfg.batch, P, P > 1 ? "s" : "",
-           threads, threads > 1 ? "s" : "", PF_REAL_NAME, PF_BLAS_FLAVOUR);
-    pf_log("potential %zu parameters, discriminator %zu; output %s\n", tr.theta.n, tr.psi.n,
-           cfg.out_dir);
+    if (!prog.quiet) {
+        pf_log("proxflow %s: %s on %s: d = %d, mode %s, f %s, lambda %g, L %g, T %g, %d steps; "
+               "batch %d on %d rank%s x %d thread%s (%s, OpenBLAS %s)\n",
+               PF_VERSION, config_path, pf_data_name(tr.data), tr.d, pf_mode_name(cfg.mode),
+               pf_fdiv_name(cfg.f), cfg.lambda, cfg.L, cfg.T, cfg.steps, cfg.batch, P, P > 1 ? "s" : "",
+               threads, threads > 1 ? "s" : "", PF_REAL_NAME, PF_BLAS_FLAVOUR);
+        pf_log("potential %zu parameters, discriminator %zu; output %s\n", tr.theta.n, tr.psi.n,
+               cfg.out_dir);
+    }
 
     if (resume) {
         char path[PF_STR + 64], err[1024];
@@ -94,9 +96,9 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         int bad = pf_checkpoint_load(&tr, path, err, sizeof err);
         if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
         if (bad) pf_fail_collective(2, "%s", err[0] ? err : "cannot load checkpoint");
-        pf_log("resumed from %s at iteration %ld\n", path, tr.iteration);
+        if (!prog.quiet) pf_log("resumed from %s at iteration %ld\n", path, tr.iteration);
     } else if (opts->init_from) {
-        warm_start(&tr, opts->init_from);
+        warm_start(&tr, opts->init_from, prog.quiet);
     }
     if (dump) {
         pf_dump_state(&tr, dump);
@@ -112,7 +114,7 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
     pf_diag dg;
     memset(&dg, 0, sizeof dg);
     const double t_start = pf_now();
-    double t_log = t_start, t_bar = t_start, spi = 0;
+    double t_log = t_start, spi = 0;
     long it_log = tr.iteration;
     int status = 0;
     if (tr.iteration == 0) {
@@ -124,7 +126,7 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
     while (tr.iteration < cfg.iterations) {
         pf_status st = pf_train_iteration(&tr);
         if (st.bad) {
-            if (tty) printf("\n");
+            pf_progress_break(&prog);
             pf_log("proxflow: error: %s; stopping. Diagnostics up to the last log are in %s; "
                    "the last checkpoint is intact.\n", st.msg, run_path);
             if (pf_rank() == 0) fprintf(stderr, "proxflow: error: %s\n", st.msg);
@@ -140,14 +142,11 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
             dg.seconds_per_iteration = spi;
             dg.samples_per_second = cfg.batch / spi;
             pf_run_log(run, &dg);
-            pf_progress_line(&tr, &dg, spi, tty);
+            pf_progress_line(&prog, &tr, &dg, spi);
             t_log = pf_now(); /* diagnostics are not training time */
             it_log = done;
-        } else if (tty && now - t_bar >= 0.5) {
-            /* at most two updates a second: mpirun may hand ranks a pty even when its
-             * own output goes to a file */
-            pf_progress_bar(&tr, done > it_log ? (now - t_log) / (double)(done - it_log) : spi);
-            t_bar = now;
+        } else if (prog.bar) {
+            pf_progress_bar(&prog, &tr, done > it_log ? (now - t_log) / (double)(done - it_log) : spi, now);
         }
         if (cfg.trajectory_every > 0 && done % cfg.trajectory_every == 0) pf_run_trajectories(run, &tr);
         if (cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0 && done < cfg.iterations)
@@ -155,7 +154,7 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         int sig = stop_requested();
         if (sig) {
             pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
-            if (tty) printf("\n");
+            pf_progress_break(&prog);
             pf_log("proxflow: %s received: checkpoint %s written at iteration %ld; resume with "
                    "--resume latest\n", sig == SIGTERM ? "SIGTERM" : "SIGUSR1", ckpt, tr.iteration);
             pf_run_close(run);

@@ -19,7 +19,12 @@ const char *pf_cli_option(int argc, char **argv, int *k, const char *name, const
 /* Whole-string integer in [lo, hi], else exit 2 naming the option and the usage. */
 long long pf_cli_parse_int(const char *v, const char *opt, long long lo, long long hi,
                            const char *cmd, const char *usage);
-/* Exit 2 on every rank with "cmd: msg (usage: ...)". */
+/* `proxflow CMD --help` (or -h anywhere among argv): prints help on rank 0's stdout
+ * and returns 1, so that the command returns 0 on every rank without doing anything
+ * else; 0 if no argument asks for help.  Each command's help text stands next to its
+ * parser (src/cli/cmd_*.c); tests/test_help.sh checks that they name the same options. */
+int pf_cli_help(int argc, char **argv, const char *help);
+/* Exit 2 on every rank with "cmd: msg (usage: ...; more: proxflow cmd --help)". */
 void pf_cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
 

@@ -15,6 +15,8 @@ typedef enum { PF_F_KL = 0, PF_F_KL_LEGENDRE, PF_F_REVERSE_KL, PF_F_ALPHA } pf_f
 typedef enum { PF_ACT_RELU = 0, PF_ACT_SOFTPLUS, PF_ACT_TANH, PF_ACT_SILU } pf_act;
 typedef enum { PF_ARCH_MLP = 0, PF_ARCH_CNN } pf_arch;
 typedef enum { PF_REF_NORMAL = 0, PF_REF_UNIFORM } pf_reference;
+/* [output] progress: what `train` prints while it runs (src/run/progress.c) */
+typedef enum { PF_PROGRESS_AUTO = 0, PF_PROGRESS_BAR, PF_PROGRESS_LINES, PF_PROGRESS_OFF } pf_progress_mode;
 
 /* One network's settings ([potential] or [discriminator]). */
 typedef struct {
@@ -72,6 +74,7 @@ typedef struct {
     int keep;              /* keep >= 1: checkpoints kept                    */
     int n_traj;            /* n_traj >= 1: trajectories written              */
     int diag_batch;        /* diag_batch >= 1: fixed diagnostic batch size   */
+    pf_progress_mode progress; /* progress: auto | bar | lines | off         */
     /* [chain] (SPEC §8, `proxflow chain`) */
     int links;             /* links >= 1: K                                   */
     int pool;              /* pool >= 1: samples stored between links         */

@@ -69,9 +69,15 @@ class Proxflow(CMakePackage):
         depends_on("py-matplotlib", type="run")
 
     def cmake_args(self):
+        # Spack's OpenBLAS is not in Debian's openblas-openmp directory, by which the build
+        # used to recognise the OpenMP build: threads=openmp says so (PROXFLOW_BLAS_OPENMP=ON,
+        # which the build checks with openblas_get_parallel()); any other OpenBLAS is asked
+        # by the build itself (AUTO).
+        blas_openmp = "ON" if self.spec["openblas"].satisfies("threads=openmp") else "AUTO"
         return [
             self.define_from_variant("PROXFLOW_FLOAT", "float"),
             self.define_from_variant("PROXFLOW_NATIVE", "native"),
+            self.define("PROXFLOW_BLAS_OPENMP", blas_openmp),
             self.define("PROXFLOW_SANITIZE", False),
             self.define("PROXFLOW_FUZZ", False),
         ]
