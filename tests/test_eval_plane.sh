@@ -84,8 +84,9 @@ if "sinkhorn" in mi:
     print(f"   isometry: eval sinkhorn {mi['sinkhorn']:.8g}, sinkhorn_tool on the written points {s:.8g}")
     if not abs(mi["sinkhorn"] - s) <= 1e-5 * abs(s) + 1e-9: err.append(f"iso: sinkhorn {mi['sinkhorn']} vs {s}")
     if not mi["sinkhorn_floor"] < mi["sinkhorn"]: err.append("iso: the floor is not below an untrained flow's score")
-# the distance to the plane is the whole off-plane part, in all 5 coordinates
-if not (mi.get("manifold_distance", 0) > 0 and mi.get("manifold_distance_heldout", 1) < 1e-12):
+# the distance to the plane is the whole off-plane part, in all 5 coordinates (held-out:
+# on the plane, up to rounding: 0 in double, 6e-8 in float)
+if not (mi.get("manifold_distance", 0) > 0 and mi.get("manifold_distance_heldout", 1) < 1e-5):
     err.append(f"iso: plane distances {mi.get('manifold_distance')}, {mi.get('manifold_distance_heldout')}")
 # 3. a 2-D set in R^2: --plane changes nothing
 a, b = rd("flat_plane"), rd("flat")
