@@ -87,10 +87,14 @@ def num(v):
 
 
 def tail_mean(run, name, k=10):
-    v = run.diagnostics.get(name) if run else None
-    if v is None or not len(v):
+    """Mean of the last k logged records after iteration 0 (the record before any
+    training step is not a result); None without one."""
+    if not run:
         return None
-    v = v[-k:]
+    v, it = run.diagnostics.get(name), run.diagnostics.get("iteration")
+    if v is None or it is None:
+        return None
+    v = v[it > 0][-k:]
     v = v[np.isfinite(v)]
     return float(v.mean()) if len(v) else None
 

@@ -72,7 +72,7 @@ train_cell() {
   local target; target=$(target_of "$cell")
   local final; final=$dir/checkpoints/$(printf 'ckpt_%08d.h5' "$target")
   if [ -f "$final" ]; then echo "$cell: finished ($target iterations)"; return 0; fi
-  if [ -f "$dir/status" ] && grep -q "^diverged $target " "$dir/status"; then
+  if [ -f "$dir/status" ] && grep -q "^diverged $target:" "$dir/status"; then
     echo "$cell: $(cat "$dir/status") (not rerun)"; return 0
   fi
   local resume=() kv
@@ -91,7 +91,7 @@ train_cell() {
   mkdir -p "$dir"
   if [ -f "$final" ]; then echo "finished $target" > "$dir/status"
   elif [ "$rc" -eq 3 ]; then
-    echo "diverged $target (exit 3: $(grep -m 1 -i 'non-finite\|nan\|inf' "$log" | cut -c 1-160))" > "$dir/status"
+    echo "diverged $target: $(grep -m 1 -o 'non-finite [^;]*' "$log" || echo "exit 3, see $log")" > "$dir/status"
   elif [ "$rc" -eq 0 ]; then echo "stopped $target at $(basename "$(latest_ckpt "$dir")")" > "$dir/status"
   else echo "failed $target (exit $rc, see $log)" > "$dir/status"; fi
   echo "$cell: $(cat "$dir/status"), $(($(date +%s) - start)) s"

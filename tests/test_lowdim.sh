@@ -3,7 +3,8 @@
 # (pinwheel_d2_w1w2, moons_d7_w1w2) of 100 iterations, 1000 points per score, two at
 # once; then the table (Markdown and JSON) and the scatter plots must be there with
 # sane values, a second call must do nothing again (resumable), and a longer
-# ITERATIONS must resume a cell from its checkpoint and re-evaluate it.
+# ITERATIONS must resume a cell from its checkpoint and re-evaluate it; a cell that
+# diverges is recorded, and not retrained.
 . "$(dirname "$0")/lib.sh"
 R=$T/lowdim
 export PROXFLOW=$BIN
@@ -92,6 +93,20 @@ check "resume continues the run (no restart)" $PY -c "
 import h5py, sys
 it = h5py.File('$R/pinwheel_d2_w1w2/run.h5', 'r')['diagnostics/iteration'][()]
 sys.exit(not (it[0] == 0 and it[-1] == 150))"
+
+# a cell that diverges (a NaN injected at iteration 20: SPEC §4 stops the run, exit 3)
+# is recorded as such, not retrained by the next call, and tabulated as diverged
+lowdim_nan() { PROXFLOW_FAULT="potential_loss#20:nan" CELLS=moons_d7_w2 ITERATIONS=40 N_EVAL=300 lowdim; }
+lowdim_nan > "$T/run5.log" 2>&1
+check "diverged cell: call exits 0" [ $? -eq 0 ]
+check "diverged cell: status" grep -qx "diverged 40: non-finite potential loss loss_g (nan) at iteration 20" \
+  "$R/moons_d7_w2/status"
+lowdim_nan > "$T/run6.log" 2>&1
+check "diverged cell: not rerun" grep -q "moons_d7_w2: diverged 40: .* (not rerun)" "$T/run6.log"
+check "diverged cell: tabulated" $PY -c "
+import json, sys
+c = {c['cell']: c for c in json.load(open('$R/lowdim_table.json'))['cells']}['moons_d7_w2']
+sys.exit(not (c['status'].startswith('diverged 40') and c['kinetic'] is None))"
 
 # a cell name that has no config is a usage error
 CELLS="pinwheel_d3_w1w2" lowdim > "$T/run4.log" 2>&1
