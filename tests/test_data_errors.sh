@@ -79,6 +79,11 @@ expect_error "batch > rows" "$T/good-idx3-ubyte" "batch 32 exceeds the 20 rows" 
     "$T/good-idx3-ubyte" -- train.batch=32 output.diag_batch=32
 expect_error "n_train > rows" "$T/good-idx3-ubyte.gz" "n_train = 50 exceeds the 20 rows" \
     "$T/good-idx3-ubyte.gz" -- data.n_train=50
+# [data] embedding (issue 19): synthetic sets only; a 2-D set needs dim >= 2
+expect_error "embedding of a file source" "$T/good-idx3-ubyte" "[data] embedding = pad applies to synthetic sets only" \
+    "$T/good-idx3-ubyte" -- data.embedding=pad
+expect_error "2-D set padded into R^1" "pinwheel" "data source 'pinwheel' lives in R^2: dim must be >= 2 (got 1)" \
+    -- data.embedding=pad data.dim=1
 
 # HDF5 cases
 PY=""

@@ -1,14 +1,21 @@
 /* `proxflow eval` (SPEC §5, metrics of SPEC §6.3): generate N samples from a
  * checkpoint's flow (sharded over the ranks, gathered on rank 0) and compare them
  * with N held-out data samples; the reference samples they started from are the
- * baseline.  One `name value` line per metric on rank 0; --json FILE as well. */
+ * baseline.  One `name value` line per metric on rank 0; --json FILE as well.
+ * --plane compares the sets in the coordinates Q^T x of the embedding of the
+ * checkpoint's source (a 2-D set embedded in R^d: its plane; how the paper code's
+ * notebook scores its low-dimensional table, issue 19); --floor adds the same metrics
+ * between the held-out points and further data draws (the sampling floor);
+ * --points FILE.h5 writes the compared points. */
 #include "proxflow/cli/cli.h"
 #include "proxflow/run/setup.h"
 #include "proxflow/eval/metrics.h"
 #include "proxflow/eval/sinkhorn.h"
 #include "proxflow/core/rng.h"
+#include "core/h5util.h"
 
 #include <errno.h>
+#include <hdf5.h>
 #include <limits.h>
 #include <math.h>
 #include <mpi.h>
@@ -18,11 +25,12 @@
 
 static const char *const USAGE =
     "proxflow eval --checkpoint CKPT [--n N] [--data SPEC] [--steps Nt] [--seed S] [--json FILE] "
-    "[--sinkhorn-blur B] [--sinkhorn-scaling R]";
+    "[--sinkhorn-blur B] [--sinkhorn-scaling R] [--plane] [--floor] [--points FILE.h5]";
 /* `proxflow eval --help`: every option the parser below accepts, one line each. */
 static const char *const HELP =
     "usage: proxflow eval --checkpoint CKPT [--n N] [--data SPEC] [--steps Nt] [--seed S] [--json FILE]\n"
-    "                     [--sinkhorn-blur B] [--sinkhorn-scaling R]\n"
+    "                     [--sinkhorn-blur B] [--sinkhorn-scaling R] [--plane] [--floor]\n"
+    "                     [--points FILE.h5]\n"
     "\n"
     "Compares N samples of a checkpoint's flow with N held-out data samples (SPEC 6.3,\n"
     "docs/COMMANDS.md): sliced W1, MMD, Sinkhorn divergence, manifold distance,\n"
@@ -38,6 +46,9 @@ static const char *const HELP =
     "  --json FILE           also write the metrics to FILE as a JSON object\n"
     "  --sinkhorn-blur B     the Sinkhorn blur, > 0 (default 0.05, geomloss's)\n"
     "  --sinkhorn-scaling R  the Sinkhorn epsilon scaling, in (0, 1) (default 0.5, geomloss's)\n"
+    "  --plane               score in the 2-D plane of an embedded 2-D set (as the paper's notebook)\n"
+    "  --floor               also the scores of held-out data against more data (the sampling floor)\n"
+    "  --points FILE.h5      write the compared point sets to FILE.h5 (scatter plots)\n"
     "  -h, --help            print this help and exit\n"
     "\n"
     "example:\n"
@@ -101,6 +112,63 @@ static double parse_open_real(const char *v, const char *opt, double lo, double 
     return x;
 }
 
+/* Y [n x m] = rows of X [n x d] in the coordinates Q^T x of an embedding Q [d x m]
+ * (row-major, orthonormal columns); Q = NULL: a copy (a 2-D source in R^2). */
+static pf_real *project(const double *Q, int m, const pf_real *X, int n, int d)
+{
+    pf_real *Y = pf_malloc(sizeof(pf_real) * (size_t)n * (Q ? m : d));
+    if (!Q) {
+        memcpy(Y, X, sizeof(pf_real) * (size_t)n * d);
+        return Y;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++) {
+            double z = 0;
+            for (int r = 0; r < d; r++) z += Q[r * m + j] * (double)X[(size_t)i * d + r];
+            Y[(size_t)i * m + j] = (pf_real)z;
+        }
+    return Y;
+}
+
+/* --points FILE.h5 (rank 0, serial HDF5): the compared points as float32 [n, dc]
+ * /generated, /reference, /heldout, and attributes saying which coordinates.  0, or 2
+ * with a message. */
+static int write_points(const char *path, const pf_real *G, const pf_real *R, const pf_real *Y, int n,
+                        int dc, int plane, const char *ckpt, long iteration, const char *data,
+                        char *msg, size_t len)
+{
+    const char *h5_path = path;
+    pf_h5_quiet q;
+    pf_h5_quiet_begin(&q);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    pf_h5_quiet_end(&q);
+    if (f < 0) {
+        snprintf(msg, len, "eval: cannot create %s (does the directory exist and is it writable?)", path);
+        return 2;
+    }
+    const char *names[3] = {"generated", "reference", "heldout"};
+    const pf_real *sets[3] = {G, R, Y};
+    const hsize_t dims[2] = {(hsize_t)n, (hsize_t)dc};
+    for (int k = 0; k < 3; k++) {
+        float *v = pf_to_f32(sets[k], (size_t)n * dc);
+        hid_t ds = pf_h5_f32_dataset(f, names[k], 2, dims, path);
+        PF_H5CHECK(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v));
+        PF_H5CHECK(H5Dclose(ds));
+        free(v);
+    }
+    pf_h5_attr_str(f, "program", "proxflow", PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "kind", "eval_points", PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "checkpoint", ckpt, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_str(f, "data", data, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "iteration", iteration, PF_H5_ATTR_NEW, path);
+    pf_h5_attr_i64(f, "plane", plane, PF_H5_ATTR_NEW, path);
+    if (H5Fclose(f) < 0) {
+        snprintf(msg, len, "eval: cannot write %s", path);
+        return 2;
+    }
+    return 0;
+}
+
 static void json_string(FILE *fp, const char *s)
 {
     fputc('"', fp);
@@ -115,13 +183,17 @@ static void json_string(FILE *fp, const char *s)
 int pf_cmd_eval(int argc, char **argv)
 {
     if (pf_cli_help(argc, argv, HELP)) return 0;
-    const char *ckpt = NULL, *data = NULL, *json = NULL, *v;
+    const char *ckpt = NULL, *data = NULL, *json = NULL, *points = NULL, *v;
+    int plane = 0, floor_ = 0;
     long long N = 2000, nt_opt = 0, seed = 0;
     double sk_blur = 0.05, sk_scaling = 0.5; /* geomloss's SamplesLoss defaults */
     for (int k = 0; k < argc; k++) {
         if ((v = pf_cli_option(argc, argv, &k, "--checkpoint", "eval", USAGE))) ckpt = v;
         else if ((v = pf_cli_option(argc, argv, &k, "--data", "eval", USAGE))) data = v;
         else if ((v = pf_cli_option(argc, argv, &k, "--json", "eval", USAGE))) json = v;
+        else if ((v = pf_cli_option(argc, argv, &k, "--points", "eval", USAGE))) points = v;
+        else if (!strcmp(argv[k], "--plane")) plane = 1;
+        else if (!strcmp(argv[k], "--floor")) floor_ = 1;
         else if ((v = pf_cli_option(argc, argv, &k, "--n", "eval", USAGE)))
             N = pf_cli_parse_int(v, "--n", 1, 1 << 24, "eval", USAGE);
         else if ((v = pf_cli_option(argc, argv, &k, "--steps", "eval", USAGE)))
@@ -155,6 +227,21 @@ int pf_cmd_eval(int argc, char **argv)
             pf_fail_collective(2, "eval: --data %s has dimension %d, the checkpoint's flow %d", data,
                                pf_data_dim(D), d);
     }
+    /* --plane: the coordinates of the embedding of the flow's own source (m columns of
+     * Q), also for --data points (the same R^d); a source in R^2 without one is its own
+     * plane */
+    int pm = 0;
+    const double *Q = pf_data_isometry(tr.data, &pm);
+    if (plane && !Q && d != 2)
+        pf_fail_collective(2, "eval: --plane needs a checkpoint trained on a synthetic source embedded in "
+                           "R^d (a manifold set, or a 2-D set with [data] embedding = isometry or pad); "
+                           "%s in R^%d has none", pf_data_name(tr.data), d);
+    /* --floor: further draws of a synthetic source (a file has no second sample) */
+    const int floor_ok = floor_ && !pf_config_source_is_file(pf_data_name(D));
+    if (floor_ && !floor_ok && r == 0)
+        fprintf(stderr, "proxflow eval: --floor: %s is a file, no further draws: no *_floor metrics\n",
+                pf_data_name(D));
+    const int dc = plane && Q ? pm : d; /* the compared coordinates */
     /* the banner goes to stderr: stdout is only `name value` lines */
     if (r == 0)
         fprintf(stderr, "proxflow eval: %s (iteration %ld): %d samples, %d steps, data %s, on %d rank%s "
@@ -197,23 +284,41 @@ int pf_cmd_eval(int argc, char **argv)
     if (r == 0) {
         pf_real *Y = pf_malloc(sizeof(pf_real) * (size_t)n * d);
         pf_data_heldout(D, n, Y);
+        /* the compared points: all d coordinates, or with --plane Q^T x */
+        pf_real *CX = AX, *CR = AR, *CY = Y, *CF = NULL;
+        if (plane) {
+            CX = project(Q, pm, AX, n, d);
+            CR = project(Q, pm, AR, n, d);
+            CY = project(Q, pm, Y, n, d);
+        }
+        if (floor_ok) { /* n further draws: (seed, 1, HELDOUT, k), unused by anything else */
+            pf_real *F = pf_malloc(sizeof(pf_real) * (size_t)n * d);
+            pf_data_draw(D, 1, PF_RNG_HELDOUT, 0, n, F);
+            CF = plane ? project(Q, pm, F, n, d) : F;
+            if (plane) free(F);
+        }
         const uint64_t ms = tr.cfg.seed; /* the same projections for every comparison */
-        const double bw = median_distance(Y, n, d);
+        const double bw = median_distance(CY, n, dc);
         metric m[PF_EVAL_MAX_METRICS];
         int k = 0;
         m[k++] = (metric){"iteration", (double)tr.iteration};
         m[k++] = (metric){"n", n};
         m[k++] = (metric){"steps", nt};
-        m[k++] = (metric){"sliced_w1", pf_sliced_w1(AX, n, Y, n, d, PF_EVAL_PROJECTIONS, ms)};
-        m[k++] = (metric){"sliced_w1_reference", pf_sliced_w1(AR, n, Y, n, d, PF_EVAL_PROJECTIONS, ms)};
-        m[k++] = (metric){"mmd2", pf_mmd2_gaussian(AX, n, Y, n, d, bw)};
-        m[k++] = (metric){"mmd2_reference", pf_mmd2_gaussian(AR, n, Y, n, d, bw)};
+        if (plane) m[k++] = (metric){"plane_dim", dc};
+        m[k++] = (metric){"sliced_w1", pf_sliced_w1(CX, n, CY, n, dc, PF_EVAL_PROJECTIONS, ms)};
+        m[k++] = (metric){"sliced_w1_reference", pf_sliced_w1(CR, n, CY, n, dc, PF_EVAL_PROJECTIONS, ms)};
+        if (CF) m[k++] = (metric){"sliced_w1_floor", pf_sliced_w1(CF, n, CY, n, dc, PF_EVAL_PROJECTIONS, ms)};
+        m[k++] = (metric){"mmd2", pf_mmd2_gaussian(CX, n, CY, n, dc, bw)};
+        m[k++] = (metric){"mmd2_reference", pf_mmd2_gaussian(CR, n, CY, n, dc, bw)};
         m[k++] = (metric){"mmd_bandwidth", bw};
         /* geomloss's SamplesLoss("sinkhorn", p=2, blur, scaling): the score of the
          * paper code's low-dimensional table (issue 19; docs/COMMANDS.md) */
-        m[k++] = (metric){"sinkhorn", pf_sinkhorn_divergence(AX, n, Y, n, d, sk_blur, sk_scaling, 0, 0, NULL)};
+        m[k++] = (metric){"sinkhorn", pf_sinkhorn_divergence(CX, n, CY, n, dc, sk_blur, sk_scaling, 0, 0, NULL)};
         m[k++] = (metric){"sinkhorn_reference",
-                          pf_sinkhorn_divergence(AR, n, Y, n, d, sk_blur, sk_scaling, 0, 0, NULL)};
+                          pf_sinkhorn_divergence(CR, n, CY, n, dc, sk_blur, sk_scaling, 0, 0, NULL)};
+        if (CF)
+            m[k++] = (metric){"sinkhorn_floor",
+                              pf_sinkhorn_divergence(CF, n, CY, n, dc, sk_blur, sk_scaling, 0, 0, NULL)};
         m[k++] = (metric){"sinkhorn_blur", sk_blur};
         m[k++] = (metric){"sinkhorn_scaling", sk_scaling};
         double md = manifold_mean(D, AX, n, d);
@@ -225,11 +330,20 @@ int pf_cmd_eval(int argc, char **argv)
         m[k++] = (metric){"straightness", st / n};
         m[k++] = (metric){"step_rms_difference", pf_rms_difference(AX, AX2, n, d)};
         m[k++] = (metric){"step_mean_abs_difference", pf_mean_abs_difference(AX, AX2, n, d)};
+        if (points)
+            status = write_points(points, CX, CR, CY, n, dc, plane, ckpt, tr.iteration, pf_data_name(D), msg,
+                                  sizeof msg);
+        if (plane) {
+            free(CX);
+            free(CR);
+            free(CY);
+        }
+        free(CF);
         free(Y);
 
         for (int q = 0; q < k; q++) printf("%s %.10g\n", m[q].name, m[q].v);
         fflush(stdout);
-        if (json) {
+        if (json && !status) {
             FILE *fp = fopen(json, "w");
             if (!fp) {
                 snprintf(msg, sizeof msg, "eval: cannot write %s: %s", json, strerror(errno));

@@ -16,12 +16,14 @@ static const char *const act_names[] = {"relu", "softplus", "tanh", "silu", NULL
 static const char *const arch_names[] = {"mlp", "cnn", NULL};
 static const char *const ref_names[] = {"normal", "uniform", NULL};
 static const char *const progress_names[] = {"auto", "bar", "lines", "off", NULL};
+static const char *const embed_names[] = {"auto", "isometry", "pad", NULL};
 
 /* The synthetic data sets [data] source may name (SPEC 6.1; src/data/synthetic.c
  * generates them, in this order). */
 const char *const pf_synthetic_names[] = {"8gaussians", "checkerboard", "moons",
                                           "swissroll",  "circles",      "sphere",
                                           "circle",     "torus",        "swissroll3d",
+                                          "pinwheel",   "moons_hg",     "spirals2",
                                           NULL};
 
 /* Enums are stored through int pointers; make sure that is their representation. */
@@ -31,6 +33,7 @@ _Static_assert(sizeof(pf_act) == sizeof(int), "enum size");
 _Static_assert(sizeof(pf_arch) == sizeof(int), "enum size");
 _Static_assert(sizeof(pf_reference) == sizeof(int), "enum size");
 _Static_assert(sizeof(pf_progress_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(pf_embedding) == sizeof(int), "enum size");
 
 #define F(field) offsetof(pf_config, field)
 #define K_DBL(s, k, fld, lo, hi, fl, def, doc) {s, k, KT_DOUBLE, F(fld), 0, lo, hi, fl, NULL, def, doc}
@@ -103,7 +106,14 @@ const pf_key pf_keys[] = {
     K_STR("data", "source", source, "8gaussians",
           "data: a synthetic set name (e.g. 8gaussians, sphere), FILE.h5:/DATASET, or an "
           "MNIST IDX file (SPEC 6.1)"),
-    K_INT("data", "dim", dim, 1, GE, "8", "ambient dimension d of a manifold set (2-D sets ignore it)"),
+    K_INT("data", "dim", dim, 1, GE, "8",
+          "ambient dimension d of a manifold set, or of a 2-D set when embedding is not auto "
+          "(with embedding = auto 2-D sets ignore it)"),
+    K_ENUM("data", "embedding", embedding, embed_names, "auto",
+           "how a synthetic set sits in R^dim: auto = 2-D sets stay in R^2, manifold sets get "
+           "a seeded random isometry; isometry = every set (2-D ones too) x = Q z with that "
+           "isometry; pad = the paper code's zero padding, z in the first coordinates "
+           "(docs/DATA.md)"),
     K_INT("data", "manifold_dim", manifold_dim, 1, GE, "1",
           "intrinsic dimension k of a manifold set (e.g. the k-sphere)"),
     K_DBL("data", "noise", noise, 0, 0, GE, "0.0", "std of Gaussian noise added to synthetic data"),

@@ -86,6 +86,15 @@ int pf_config_validate(const pf_config *c, char *err, size_t errlen)
     }
 
     /* Checks that involve several keys. */
+    if (c->embedding != PF_EMBED_AUTO && pf_config_source_is_file(c->source)) {
+        char o[PF_STR + 16], b[80], v[PF_VALBUF];
+        int ke = pf_key_find("data", "embedding");
+        origin(c, ke, o, sizeof o);
+        pf_key_format(c, &pf_keys[ke], v, sizeof v);
+        return fail(err, errlen, "%s: [data] embedding = %s applies to synthetic sets only; [data] "
+                    "source = %s is a file (its rows are used as they are)", o, v,
+                    pf_ini_show(c->source, b, sizeof b));
+    }
     int lo = pf_key_find("data", "reference_low"), hi = pf_key_find("data", "reference_high");
     if (!(c->ref_low < c->ref_high)) return cross_fail(c, lo, "<", hi, ">", err, errlen);
     return 0;

@@ -22,7 +22,10 @@ typedef enum {
     K_SPHERE,
     K_CIRCLE,
     K_TORUS,
-    K_SWISSROLL3D
+    K_SWISSROLL3D,
+    K_PINWHEEL,
+    K_MOONS_HG,
+    K_SPIRALS2
 } pf_kind;
 
 
@@ -34,7 +37,9 @@ struct pf_data {
     double scale, noise;
     /* manifold sets */
     int m;                 /* intrinsic ambient dimension (columns of Q) */
-    double *Q;             /* [d x m] row-major                           */
+    double *Q;             /* [d x m] row-major (isometry, or the unit vectors of
+                              embedding = pad); also for embedded 2-D sets (m = 2) */
+    int planar;            /* a 2-D set (its manifold is the whole plane of Q) */
     double *roll_t;        /* swissroll3d: parameter table and its spiral points */
     double *roll_xy;
     /* row sources */

@@ -6,7 +6,7 @@
  * first draws its clean point z, then x = scale * z (2-D sets) or x = scale * Q z
  * (manifold sets), then adds noise * N(0,1) to every one of the d coordinates.
  *
- * 2-D sets (d = 2; config `dim` is ignored):
+ * 2-D sets (d = 2 with embedding = auto, config `dim` then ignored):
  *   8gaussians    k uniform in 0..7, centre 2 (cos k pi/4, sin k pi/4), plus
  *                 0.2 N(0, I_2).  Centres on the circle of radius 2.
  *   checkerboard  the FFJORD checkerboard: x1 ~ U(-4, 4), x2 in [-4, 4], uniform on
@@ -17,6 +17,21 @@
  *   swissroll     the FFJORD 2-D swiss roll: t = 1.5 pi (1 + 2u), (t cos t, t sin t)/5
  *                 (a spiral of radii 0.94 .. 2.83).
  *   circles       two concentric circles of radius 1 and 2, fair choice, uniform angle.
+ * The paper code's sets (data_generator.py of HyeminGu/Wasserstein-1_Wasserstein-2_
+ * generative_flow, issue 19, docs/notes_lowdim.md §1), with its scale factors and its
+ * in-plane noise built in, so scale = 1, noise = 0 give its distribution (the
+ * authors draw a fixed pool, exactly n/5 per arm or n/2 per moon; here every sample
+ * picks its arm / moon / spiral by itself, the same distribution):
+ *   pinwheel      k uniform in 0..4, r = 1 + 0.3 g1, s = 0.1 g2, a = 2 pi k/5 +
+ *                 0.25 exp(r): 1.4 (r cos a + s sin a, -r sin a + s cos a) (the row
+ *                 vector (r, s) times the rotation [[cos a, -sin a], [sin a, cos a]]).
+ *   moons_hg      make_moons(noise = 0.05): upper (cos t, sin t) or lower (1 - cos t,
+ *                 0.5 - sin t), t ~ U(0, pi), plus 0.05 N(0, I_2), then
+ *                 4.2 (x - (0.5, 0.2)) (its mean is (0, 0.21), not 0).
+ *   spirals2      n = 3 pi sqrt(u1), p = (-n cos n + u2/2, n sin n + u3/2), a fair sign
+ *                 +-p, then 0.64 (+-p/3 + 0.1 N(0, I_2)).
+ * Embedded 2-D sets (embedding = isometry or pad, d = dim >= 2): x = scale Q z with Q
+ * [d x 2] as for the manifold sets (pad: Q = [e1 e2], the paper code's zero padding).
  *
  * Manifold sets in R^d (d = config `dim`), x = scale * Q z with Q [d x m] a seeded
  * random isometry: column j is the Gram-Schmidt orthonormalisation (done twice, for
@@ -32,7 +47,8 @@
  * pf_data_manifold_distance: exact for sphere and torus; swiss roll: the surface is
  * (spiral) x (interval), so the distance is sqrt(perp^2 + d_spiral^2 + d_interval^2)
  * with d_spiral from a dense table of 4096 parameters refined by golden section and
- * Newton steps (about 1e-12 accurate); -1 for the 2-D sets.
+ * Newton steps (about 1e-12 accurate); embedded 2-D sets: the distance to the plane of
+ * Q (for d > 2; the sets fill their plane); -1 for 2-D sets in R^2.
  * Held-out samples of synthetic sources: sample k from (seed, 0, PF_RNG_HELDOUT, k).
  * */
 #include "data/data_impl.h"
@@ -76,6 +92,16 @@ static double *make_isometry(uint64_t seed, int d, int m)
         for (int r = 0; r < d; r++) Q[r * m + j] = v[r] / nrm;
     }
     free(v);
+    return Q;
+}
+
+/* embedding = pad: Q [d x m] = the first m unit vectors (the paper code writes its sets
+ * into the first coordinates of zeros, docs/notes_lowdim.md §1). */
+static double *make_pad(int d, int m)
+{
+    double *Q = pf_malloc((size_t)d * m * sizeof *Q);
+    for (int r = 0; r < d; r++)
+        for (int j = 0; j < m; j++) Q[r * m + j] = r == j;
     return Q;
 }
 
@@ -221,6 +247,35 @@ static void synth_clean(const pf_data *D, pf_stream *s, double *z)
         z[1] = h / 5.0;
         break;
     }
+    case K_PINWHEEL: {
+        int k = (int)(5.0 * pf_stream_uniform(s));
+        if (k > 4) k = 4;
+        double r = 1.0 + 0.3 * pf_stream_normal(s), t = 0.1 * pf_stream_normal(s);
+        double a = 2.0 * PF_PI * k / 5.0 + 0.25 * exp(r), ca = cos(a), sa = sin(a);
+        z[0] = 1.4 * (r * ca + t * sa);
+        z[1] = 1.4 * (-r * sa + t * ca);
+        break;
+    }
+    case K_MOONS_HG: {
+        int b = (int)(pf_stream_u32(s) & 1u);
+        double t = PF_PI * pf_stream_uniform(s), mx, my;
+        if (b == 0) { mx = cos(t); my = sin(t); }
+        else { mx = 1.0 - cos(t); my = 0.5 - sin(t); }
+        mx += 0.05 * pf_stream_normal(s);
+        my += 0.05 * pf_stream_normal(s);
+        z[0] = 4.2 * (mx - 0.5);
+        z[1] = 4.2 * (my - 0.2);
+        break;
+    }
+    case K_SPIRALS2: {
+        double sg = (pf_stream_u32(s) & 1u) ? -1.0 : 1.0;
+        double n = 3.0 * PF_PI * sqrt(pf_stream_uniform(s));
+        double px = -cos(n) * n + 0.5 * pf_stream_uniform(s);
+        double py = sin(n) * n + 0.5 * pf_stream_uniform(s);
+        z[0] = 0.64 * (sg * px / 3.0 + 0.1 * pf_stream_normal(s));
+        z[1] = 0.64 * (sg * py / 3.0 + 0.1 * pf_stream_normal(s));
+        break;
+    }
     case K_ROWS:
         break;
     }
@@ -265,7 +320,7 @@ pf_data *pf_synth_open(const pf_config *c, int N, int i0, int i1)
     if (!(c->data_scale > 0)) pf_die("data source '%s': scale must be > 0", src);
     if (!(c->noise >= 0)) pf_die("data source '%s': noise must be >= 0", src);
 
-    int m = 0;
+    int m = 0, planar = 0;
     switch (kind) {
     case K_SPHERE:
         if (c->manifold_dim < 1)
@@ -275,17 +330,21 @@ pf_data *pf_synth_open(const pf_config *c, int N, int i0, int i1)
     case K_CIRCLE: m = 2; break;
     case K_TORUS:
     case K_SWISSROLL3D: m = 3; break;
-    default: m = 0; break;
+    default: m = 2; planar = 1; break;
     }
-    if (m == 0) {
+    /* a 2-D set stays in R^2 unless an embedding is asked for (backward compatible:
+     * `dim` defaults to 8 and 2-D sets always ignored it) */
+    if (planar && c->embedding == PF_EMBED_AUTO) {
         pf_data *D = pf_data_new(c, kind, 2, N, i0, i1);
+        D->planar = 1;
         return D;
     }
     if (c->dim < m)
         pf_die("data source '%s' lives in R^%d: dim must be >= %d (got %d)", src, m, m, c->dim);
     pf_data *D = pf_data_new(c, kind, c->dim, N, i0, i1);
     D->m = m;
-    D->Q = make_isometry(c->seed, c->dim, m);
+    D->planar = planar;
+    D->Q = c->embedding == PF_EMBED_PAD ? make_pad(c->dim, m) : make_isometry(c->seed, c->dim, m);
     if (kind == K_SWISSROLL3D) {
         D->roll_t = pf_malloc(ROLL_TABLE * sizeof *D->roll_t);
         D->roll_xy = pf_malloc(2 * ROLL_TABLE * sizeof *D->roll_xy);
@@ -302,7 +361,7 @@ pf_data *pf_synth_open(const pf_config *c, int N, int i0, int i1)
 
 double pf_data_manifold_distance(const pf_data *D, const pf_real *x)
 {
-    if (!D->Q) return -1.0;
+    if (!D->Q || (D->planar && D->d == D->m)) return -1.0; /* 2-D set filling R^2 */
     const int d = D->d, m = D->m;
     /* Work in unscaled coordinates y = x / scale: z = Q^T y, perp = |y - Q z|. */
     double zbuf[3], *z = zbuf, *heap = NULL;

@@ -17,6 +17,11 @@ typedef enum { PF_ARCH_MLP = 0, PF_ARCH_CNN } pf_arch;
 typedef enum { PF_REF_NORMAL = 0, PF_REF_UNIFORM } pf_reference;
 /* [output] progress: what `train` prints while it runs (src/run/progress.c) */
 typedef enum { PF_PROGRESS_AUTO = 0, PF_PROGRESS_BAR, PF_PROGRESS_LINES, PF_PROGRESS_OFF } pf_progress_mode;
+/* [data] embedding of a synthetic set in R^dim (issue 19; docs/DATA.md): auto = 2-D sets
+ * stay in R^2 (dim ignored), manifold sets get the random isometry; isometry = every set
+ * x = Q z with a seeded random isometry Q; pad = the paper code's zero padding (Q = the
+ * first m unit vectors). */
+typedef enum { PF_EMBED_AUTO = 0, PF_EMBED_ISOMETRY, PF_EMBED_PAD } pf_embedding;
 
 /* One network's settings ([potential] or [discriminator]). */
 typedef struct {
@@ -56,7 +61,9 @@ typedef struct {
     int threads;           /* threads >= 0: OpenMP threads per rank (0 = OMP_NUM_THREADS or 1) */
     /* [data] */
     char source[PF_STR];   /* source: synthetic name | FILE.h5:/DATASET | IDX file */
-    int dim;               /* dim: ambient dimension of a manifold set (ignored for 2-D sets) */
+    int dim;               /* dim: ambient dimension of a manifold set, or of an
+                              embedded 2-D set (embedding != auto)             */
+    pf_embedding embedding;/* embedding: auto | isometry | pad               */
     int manifold_dim;      /* manifold_dim: k of a k-sphere                  */
     double noise;          /* noise >= 0: Gaussian noise added to synthetic data */
     double data_scale;     /* scale > 0: multiply data by this (files: after /255 for IDX) */
