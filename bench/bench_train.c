@@ -125,7 +125,13 @@ int main(int argc, char **argv)
     tr.split_wait = 1;
     for (int k = 0; k < warm; k++) pf_train_iteration(&tr);
     tr.t_sim = tr.t_disc = tr.t_pot = tr.t_reduce = tr.t_wait = 0;
-    for (int t = 0; t < tr.n_lanes; t++) tr.lanes[t].phi->flops = tr.lanes[t].gamma->flops = 0;
+    for (int t = 0; t < tr.n_lanes; t++) {
+        pf_net *nets[2] = {tr.lanes[t].phi, tr.lanes[t].gamma};
+        for (int q = 0; q < 2; q++) {
+            nets[q]->flops = 0;
+            memset(nets[q]->seconds, 0, sizeof nets[q]->seconds);
+        }
+    }
     MPI_Barrier(pf_comm());
     double t0 = pf_now();
     for (int k = 0; k < iters; k++) {
@@ -202,6 +208,25 @@ int main(int argc, char **argv)
            P, threads, cfg.batch, spi, mx[1] / iters, mx[2] / iters, mx[3] / iters, mx[4] / iters, mx[6] / iters,
            cfg.batch / spi, kern, peer_all, kern / peer_all, rss_max, rss_sum, peak_all, floor_s,
            sum[5] / iters / 1e9, PF_REAL_NAME, pf_blas_core());
+    /* per-layer split (rank 0; summed over its lanes, forward and backward): where the
+     * iteration's network time goes */
+    static const char *const kinds[] = {"dense", "act", "conv", "pool"};
+    for (int q = 0; q < 2; q++) {
+        const pf_net *net = q == 0 ? &tr.phi : &tr.gamma;
+        double tot = 0, per[PF_MAX_LAYERS] = {0};
+        for (int l = 0; l < net->n_layers; l++) {
+            for (int t = 0; t < tr.n_lanes; t++)
+                per[l] += (q == 0 ? tr.lanes[t].phi : tr.lanes[t].gamma)->seconds[l];
+            tot += per[l];
+        }
+        pf_log("  %s layers (s/it, share of the iteration's thread time; rank 0)\n", q == 0 ? "phi" : "gamma");
+        for (int l = 0; l < net->n_layers; l++) {
+            const pf_layer *L = &net->layers[l];
+            pf_log("    %2d %-5s %5d -> %-5d %.5f  %5.1f%%\n", l, kinds[L->kind], L->in_dim, L->out_dim,
+                   per[l] / iters, 100 * per[l] / (loc[0] * tr.n_lanes));
+        }
+        pf_log("    all            %.5f  %5.1f%%\n", tot / iters, 100 * tot / (loc[0] * tr.n_lanes));
+    }
     pf_trainer_free(&tr);
     free(sets);
     MPI_Finalize();

@@ -35,6 +35,7 @@ static void net_forward_impl(pf_net *net, const pf_real *params, int n, const pf
     if (tangent) memcpy(net->buf[0] + (size_t)n * net->in_dim, U, sizeof(pf_real) * (size_t)n * net->in_dim);
     for (int l = 0; l < net->n_layers; l++) {
         const pf_layer *L = &net->layers[l];
+        const double t_layer = omp_get_wtime();
         switch (L->kind) {
         case PF_LAYER_DENSE: pf_dense_forward(L, params, n, rows, net->buf[l], net->buf[l + 1], &net->flops); break;
         case PF_LAYER_ACT:
@@ -47,6 +48,7 @@ static void net_forward_impl(pf_net *net, const pf_real *params, int n, const pf
             pf_pool_forward(L, n, tangent, net->buf[l], net->buf[l + 1], pf_net_pool_argmax(net, l));
             break;
         }
+        net->seconds[l] += omp_get_wtime() - t_layer;
     }
     const pf_real *out = net->buf[net->n_layers];
     if (f) memcpy(f, out, sizeof(pf_real) * n);
@@ -64,6 +66,7 @@ static void net_forward_tangent_impl(pf_net *net, const pf_real *params, const p
     for (int l = 0; l < net->n_layers; l++) {
         const pf_layer *L = &net->layers[l];
         pf_real *tin = net->buf[l] + (size_t)n * L->in_dim, *tout = net->buf[l + 1] + (size_t)n * L->out_dim;
+        const double t_layer = omp_get_wtime();
         switch (L->kind) { /* n = 0 value rows: no bias, as for tangent rows */
         case PF_LAYER_DENSE: pf_dense_forward(L, params, 0, n, tin, tout, &net->flops); break;
         case PF_LAYER_ACT:
@@ -74,6 +77,7 @@ static void net_forward_tangent_impl(pf_net *net, const pf_real *params, const p
             pf_pool_forward_tangent(L, n, net->buf[l], net->buf[l + 1], pf_net_pool_argmax(net, l));
             break;
         }
+        net->seconds[l] += omp_get_wtime() - t_layer;
     }
     if (fdot) memcpy(fdot, net->buf[net->n_layers] + n, sizeof(pf_real) * n);
 }
@@ -101,6 +105,7 @@ static void backward_tangent_only(pf_net *net, const pf_real *params, const pf_r
         const pf_layer *L = &net->layers[l];
         const pf_real *At = net->buf[l] + (size_t)n * L->in_dim; /* tangent rows of the input */
         const int need_in = l > 0;
+        const double t_layer = omp_get_wtime();
         switch (L->kind) {
         case PF_LAYER_DENSE: /* no value rows: no bias gradient */
             pf_dense_backward(L, params, 0, n, At, G, grad, need_in ? Gn : NULL, &net->flops);
@@ -115,6 +120,7 @@ static void backward_tangent_only(pf_net *net, const pf_real *params, const pf_r
             if (need_in) pf_pool_backward(L, n, 0, pf_net_pool_argmax(net, l), G, Gn);
             break;
         }
+        net->seconds[l] += omp_get_wtime() - t_layer;
         if (!need_in) break;
         pf_real *t = G;
         G = Gn;
@@ -141,6 +147,7 @@ static void net_backward_impl(pf_net *net, const pf_real *params, const pf_real 
     for (int l = net->n_layers - 1; l >= 0; l--) {
         const pf_layer *L = &net->layers[l];
         const int need_in = l > 0 || gX != NULL;
+        const double t_layer = omp_get_wtime();
         switch (L->kind) {
         case PF_LAYER_DENSE:
             pf_dense_backward(L, params, n, rows, net->buf[l], G, grad, need_in ? Gn : NULL,
@@ -157,6 +164,7 @@ static void net_backward_impl(pf_net *net, const pf_real *params, const pf_real 
             if (need_in) pf_pool_backward(L, n, tangent, pf_net_pool_argmax(net, l), G, Gn);
             break;
         }
+        net->seconds[l] += omp_get_wtime() - t_layer;
         if (!need_in) return;
         pf_real *t = G;
         G = Gn;

@@ -24,9 +24,8 @@
  *         first maximum in row-major order of the window; the tangent follows the
  *         selected element of the value row.
  *
- * Determinism: conv's weight and bias gradients are summed per fixed chunk of rows and
- * the chunk partials reduced in chunk order, so results are bit-identical for any number
- * of OpenMP threads (tests/test_conv.c checks 1 vs 2). */
+ * Determinism: every kernel runs on one thread (a network call covers one chunk of rows
+ * on one lane, SPEC §3), summing over its rows in order. */
 #ifndef PROXFLOW_NN_LAYERS_H
 #define PROXFLOW_NN_LAYERS_H
 
@@ -61,6 +60,8 @@ void pf_act_backward(const pf_layer *L, int n, int tangent, const pf_real *Z, co
 /* inp (C, H, W) -> col (C*k*k, H*W): col[(c*k+ky)*k+kx][y*W+x] = inp[c][y+ky-k/2][x+kx-k/2]
  * (zero outside the image). */
 void pf_im2col(const pf_real *inp, int C, int H, int W, int k, pf_real *col);
+/* The same with the rows of col ldc apart. */
+void pf_im2col_ld(const pf_real *inp, int C, int H, int W, int k, pf_real *col, size_t ldc);
 /* The adjoint of pf_im2col: inp (C, H, W) += col2im(col (C*k*k, H*W)).  col is used as
  * scratch: entries that fall outside the image are set to zero. */
 void pf_col2im_add(pf_real *col, int C, int H, int W, int k, pf_real *inp);

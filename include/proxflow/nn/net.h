@@ -50,6 +50,8 @@ typedef struct {
     pf_real *ones;         /* [cap] of 1: the weights of a plain gradient            */
     int *argmax;           /* pool layers: selected element per output (later)      */
     double flops;          /* floating-point operations of the dense GEMMs so far    */
+    double seconds[PF_MAX_LAYERS]; /* time in each layer so far, forward and backward
+                                      (proxflow_bench's per-layer split)               */
     int n;                 /* rows of the last forward                               */
     int tangent;           /* 1 if the last forward carried tangents                 */
 } pf_net;
