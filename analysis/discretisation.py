@@ -5,10 +5,20 @@ written by `proxflow sample --steps K --seed S` with one seed).  Prints the mean
 absolute difference per coordinate (per pixel for images) of every file against the
 first, and writes a PNG: one row of images (or a 2-D scatter) per step count.
 
+With --features (MNIST rows of 784 values) the same comparison in the feature space of
+the project's classifier (analysis/mnist_quality.py): per file against the first, the
+mean distance |f(x_k) - f(x_first)| of the 64 penultimate-layer features of the same
+sample, relative to the mean feature norm; the share of samples whose predicted class
+is unchanged; and each file's classifier-feature Frechet distance (FD) to held-out
+digits, beside that between the first file and the others (invariance: the FD between
+step counts small against the FD to real digits).
+
 example:
   for k in 5 10 20; do proxflow sample --checkpoint CKPT --n 64 --steps $k --out s$k.h5; done
   analysis/discretisation.py s5.h5 s10.h5 s20.h5 --image-shape 28,28,1 --out invariance.png
+  analysis/discretisation.py s5.h5 s10.h5 s20.h5 --features --json invariance.json
 """
+import json
 import argparse
 import os
 import sys
@@ -29,6 +39,37 @@ def load(path):
     return x, steps, ref
 
 
+def feature_invariance(xs, names, data_dir=None):
+    """The step invariance in the classifier's feature space: rows per file (see the
+    module docstring)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import mnist_quality as mq
+    if xs[0].shape[1] != 784:
+        sys.exit(f"--features: rows of {xs[0].shape[1]} values, the classifier takes 28 x 28 = 784")
+    q = mq.Quality(data_dir)
+    feats = []
+    for x in xs:
+        f, logits = q.clf.features(np.clip(x, 0, 1))
+        feats.append((f, logits.argmax(axis=1)))
+    f0, c0 = feats[0]
+    mu0, S0 = mq.gaussian_stats(f0)
+    scale = float(np.mean(np.linalg.norm(f0, axis=1)))
+    res = []
+    print(f"classifier features (test accuracy {q.accuracy:.4f}); mean feature norm of {os.path.basename(names[0])}: {scale:.4f}")
+    for (f, c), p in zip(feats, names):
+        mu, S = mq.gaussian_stats(f)
+        r = {"file": p,
+             "feature_dist_rel": float(np.mean(np.linalg.norm(f - f0, axis=1))) / scale,
+             "same_class": float(np.mean(c == c0)),
+             "fd_to_first": mq.frechet(mu, S, mu0, S0),
+             "fd_to_real": mq.frechet(mu, S, q.mu_b, q.S_b)}
+        res.append(r)
+        print(f"{os.path.basename(p)}\tfeature |f - f_first| / |f| {r['feature_dist_rel']:.4f}"
+              f"\tsame class {100 * r['same_class']:.1f} %\tFD to first {r['fd_to_first']:.3f}"
+              f"\tFD to held-out digits {r['fd_to_real']:.3f}")
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="+", help="sample files, coarsest step first")
@@ -36,6 +77,10 @@ def main():
     ap.add_argument("--n", type=int, default=10, help="images per row (default 10)")
     ap.add_argument("--label", default="", help="title prefix (e.g. the run's mode)")
     ap.add_argument("--out", default="discretisation.png")
+    ap.add_argument("--features", action="store_true",
+                    help="also compare in the MNIST classifier's feature space (784-value rows)")
+    ap.add_argument("--data-dir", default=None, help="MNIST folder for --features (default: the shared data)")
+    ap.add_argument("--json", default=None, help="write the figures to this JSON file")
     a = ap.parse_args()
     sets = [load(p) for p in a.files]
     base, _, ref0 = sets[0]
@@ -49,6 +94,13 @@ def main():
         mad = float(np.mean(np.abs(x - base)))
         rows.append((p, steps, mad))
         print(f"{os.path.basename(p)}\tsteps {steps}\tmean |x - x_first| per coordinate {mad:.5f}")
+    out = {"files": [{"file": p, "steps": st, "mean_abs_diff": m} for p, st, m in rows]}
+    if a.features:
+        out["features"] = feature_invariance([x for x, _, _ in sets], a.files, a.data_dir)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+        print(f"wrote {a.json}")
     # panel names: the step count (a file without the `steps` attribute: its name); the
     # first file is the one the others are compared with
     names = [f"{s} steps" if s is not None else os.path.basename(p) for (_, s, _), p in zip(sets, a.files)]

@@ -8,6 +8,8 @@
 #   - the scale: real held-out digits A vs B far below the reference samples
 #     (uniform [0, 0.5]^784) vs B, real digits use >= 8 classes at >= 5 %, one class
 #     alone (only 1s) shows 1 class and a much larger distance, four classes 4;
+#   - discretisation.py --features (step invariance in feature space) on real digits,
+#     perturbed ones and other digits;
 #   - the command line on a file in `proxflow sample`'s layout and on a checkpoint of a
 #     tiny MNIST flow sampled through --proxflow, with --json.
 # Exits 77 (skipped) only when the MNIST digits are not there.
@@ -85,6 +87,13 @@ with h5py.File(sys.argv[2] + "/real_samples.h5", "w") as f:
     f["samples"] = q.xa[:500].astype(np.float32)
     f["reference"] = np.random.default_rng(1).uniform(0, 0.5, (500, 784)).astype(np.float32)
     f.attrs["mode"] = "real"
+# discretisation.py --features inputs: the same 500 digits, slightly perturbed, and 500
+# other digits (B): the perturbation must stay small in feature space, other digits not
+rng = np.random.default_rng(2)
+for name, x in (("d0", q.xa[:500]), ("d1", np.clip(q.xa[:500] + 0.01 * rng.standard_normal((500, 784)), 0, 1)),
+                ("d2", q.xb[:500])):
+    with h5py.File(sys.argv[2] + f"/{name}.h5", "w") as f:
+        f["samples"] = x.astype(np.float32)
 np.save(sys.argv[2] + "/expect_fd.npy", q.measure(q.xa[:500].astype(np.float32))["frechet"])
 sys.exit(1 if fails else 0)
 PY
@@ -111,6 +120,24 @@ sys.exit(0 if ok else 1)
 PY
 else
   cat "$T/file.txt"; bad "mnist_quality.py on a sample file"
+fi
+
+# ---- discretisation.py --features: the step invariance in classifier feature space ----
+if "$PY" "$ANA/discretisation.py" "$T/d0.h5" "$T/d1.h5" "$T/d2.h5" --features --image-shape 28,28,1 \
+     --json "$T/inv.json" --out "$T/inv.png" > "$T/inv.txt" 2>&1; then
+  cat "$T/inv.txt"
+  check "--features: a file against itself 0, noise 0.01 small (same class >= 97 %), other digits far" "$PY" - "$T" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1] + "/inv.json"))["features"]
+same, small, other = f
+ok = (same["feature_dist_rel"] == 0 and same["same_class"] == 1 and abs(same["fd_to_first"]) < 1e-6
+      and small["feature_dist_rel"] < 0.1 and small["same_class"] >= 0.97
+      and small["fd_to_first"] < 0.5 * other["fd_to_first"]
+      and other["feature_dist_rel"] > 5 * small["feature_dist_rel"] and other["same_class"] < 0.3)
+sys.exit(0 if ok else 1)
+PY
+else
+  cat "$T/inv.txt"; bad "discretisation.py --features"
 fi
 
 ini=(--set "data.source=$DATA/mnist/images-idx3-ubyte.gz" --set train.iterations=1

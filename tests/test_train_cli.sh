@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of `proxflow train` (SPEC §3-§5): run.h5 layout, bit-exact resume on
 # 1 and 2 ranks, SIGKILL during a checkpoint write, SIGTERM checkpoint-and-exit,
-# an error on one rank only, 1- vs 2-rank trajectories, the four modes, CLI errors.
+# an error on one rank only, 1- vs 2-rank trajectories, the four modes, CLI errors,
+# the L T / lambda reach warning.
 . "$(dirname "$0")/lib.sh"
 set -e
 tiny_ini "$T/tiny.ini"  # lib.sh's PF_TINY: 20 iterations, log and checkpoint every 5, 12 trajectories every 10
@@ -151,5 +152,19 @@ expect_err "already exists" train "$T/tiny.ini" --out "$T/a2"
 expect_err "unknown command 'trian'" trian "$T/tiny.ini"
 expect_err "lambda" train "$T/tiny.ini" --set flow.lambda=-1 --out "$T/x1"
 expect_err "no complete checkpoint" train "$T/tiny.ini" --out "$T/x2" --resume latest
+
+# 11. the reach warning (issue 17): the optimal flow moves a sample at most L T / lambda;
+#     a 2-sphere in R^16 is ~3.6 from N(0, I) samples: lambda 0.5 (reach 2) warns, 0.1 (10) not
+reach() { # out lambda
+  run1 train "$T/tiny.ini" --out "$T/$1" --set data.dim=16 --set data.manifold_dim=2 \
+    --set flow.lambda=$2 --set train.iterations=1 > "$T/$1.log" 2>&1
+}
+reach r05 0.5 && grep -q "warning: the flow moves a sample at most L T / lambda = 2 " "$T/r05.log" \
+  && ok "reach warning for lambda 0.5: $(grep -o 'sample is [0-9.]* from' "$T/r05.log")" \
+  || { bad "no reach warning for lambda 0.5"; cat "$T/r05.log"; }
+reach r01 0.1 && ! grep -q "warning: the flow moves" "$T/r01.log" && ok "no reach warning for lambda 0.1" \
+  || { bad "reach warning for lambda 0.1"; cat "$T/r01.log"; }
+run1 train "$SRC/configs/quickstart.ini" --out "$T/qs" --set train.iterations=1 > "$T/qs.log" 2>&1 \
+  && ! grep -q "warning" "$T/qs.log" && ok "the quickstart does not warn" || { bad "quickstart warns"; cat "$T/qs.log"; }
 
 pf_finish

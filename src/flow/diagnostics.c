@@ -133,3 +133,66 @@ double pf_divergence_of(pf_trainer *tr, const pf_chunks *L, const pf_real *X)
     const double Lam = rec[ST_BAD] > 0 ? NAN : pf_lambda_finish(tr, tr->Nd, rec, NULL);
     return sum / (double)L->n - Lam;
 }
+
+/* Squared distance of x [d] to its nearest row of Y [n x d]. */
+static double nearest2(const pf_real *x, const double *Y, int n, int d)
+{
+    double best = INFINITY;
+    for (int k = 0; k < n; k++) {
+        double e2 = 0;
+        for (int j = 0; j < d && e2 < best; j++) {
+            const double e = (double)x[j] - Y[(size_t)k * d + j];
+            e2 += e * e;
+        }
+        if (e2 < best) best = e2;
+    }
+    return best;
+}
+
+double pf_reach_distance(pf_trainer *tr)
+{
+    const pf_chunks *ch = &tr->ch;
+    const int d = tr->d, nloc = ch->c1 - ch->c0, N = tr->N, m = ch->max_rows * d;
+    /* every rank needs the whole data batch: its chunks' rows gathered (rows past a
+     * short chunk's end stay 0 and are skipped); the nearest-row search costs N^2 d /
+     * P, so beyond 4096 rows only every stride-th reference row is measured */
+    double *mine = pf_malloc(sizeof(double) * (size_t)(nloc > 0 ? nloc : 1) * (size_t)m);
+    double *all = pf_malloc(sizeof(double) * (size_t)ch->K * (size_t)m), *Y;
+    double *sums = pf_malloc(sizeof(double) * 2 * (size_t)(nloc > 0 ? nloc : 1)), total[2];
+    const int stride = N > 4096 ? (N + 4095) / 4096 : 1;
+    PF_LANES_FOR(tr, lc, nloc) {
+        pf_lane *ln = pf_this_lane(tr);
+        int a, b;
+        pf_chunk_rows(ch, ch->c0 + lc, &a, &b);
+        pf_data_draw(tr->data, 0, PF_PURPOSE(PF_RNG_DATA, 0), a, b, ln->Y);
+        double *o = mine + (size_t)lc * m;
+        for (int q = 0; q < m; q++) o[q] = q < (b - a) * d ? (double)ln->Y[q] : 0.0;
+    }
+    pf_chunks_allgather(ch, mine, m, all);
+    Y = pf_malloc(sizeof(double) * (size_t)N * (size_t)d);
+    for (int c = 0; c < ch->K; c++) {
+        int a, b;
+        pf_chunk_rows(ch, c, &a, &b);
+        for (int q = 0; q < (b - a) * d; q++) Y[(size_t)a * d + q] = all[(size_t)c * m + q];
+    }
+    PF_LANES_FOR(tr, lc, nloc) {
+        pf_lane *ln = pf_this_lane(tr);
+        int a, b;
+        pf_chunk_rows(ch, ch->c0 + lc, &a, &b);
+        pf_ref_draw(tr, tr->pool, 0, PF_RNG_GEN_REFERENCE, a, b, ln->X0);
+        double s = 0, cnt = 0;
+        for (int i = a; i < b; i++)
+            if (i % stride == 0) {
+                s += sqrt(nearest2(ln->X0 + (size_t)(i - a) * d, Y, N, d));
+                cnt += 1;
+            }
+        sums[2 * lc] = s;
+        sums[2 * lc + 1] = cnt;
+    }
+    pf_chunks_sum(ch, sums, 2, total);
+    free(mine);
+    free(all);
+    free(Y);
+    free(sums);
+    return total[0] / total[1];
+}

@@ -1,65 +1,43 @@
 /* Activation layers (SPEC §2: relu, softplus, tanh, silu): sigma, sigma' and sigma''
  * element-wise, the forward with tangents and the backward with both adjoints (SPEC
- * §1.9).  tanh runs through the vectorised kernel of vmath.c. */
+ * §1.9), all through the vectorised kernels of vmath.c. */
 #include "proxflow/nn/layers.h"
 #include "proxflow/nn/vmath.h"
 
-#include <math.h>
 #include <string.h>
 
 void pf_activation(pf_act a, pf_real z, pf_real *s, pf_real *ds, pf_real *d2s)
 {
     *s = *ds = *d2s = 0;
-    switch (a) {
-    case PF_ACT_RELU:
-        *s = z > 0 ? z : 0;
-        *ds = z > 0 ? 1 : 0;
-        *d2s = 0;
-        break;
-    case PF_ACT_SOFTPLUS: {
-        /* log(1 + e^z) without overflow; sigma' = sigmoid, sigma'' = sig (1 - sig) */
-        pf_real sig = z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z));
-        *s = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-        *ds = sig;
-        *d2s = sig * (1 - sig);
-        break;
-    }
-    case PF_ACT_TANH: /* the layers' kernel, so both give the same bits */
-        pf_vtanh_d1d2(1, &z, s, ds, d2s);
-        break;
-    case PF_ACT_SILU: {
-        pf_real sig = z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z));
-        *s = z * sig;
-        *ds = sig + z * sig * (1 - sig);
-        *d2s = sig * (1 - sig) * (2 + z * (1 - 2 * sig));
-        break;
-    }
+    switch (a) { /* the layers' kernels (src/nn/vmath.c), so both give the same bits */
+    case PF_ACT_RELU: pf_vrelu_d1d2(1, &z, s, ds, d2s); break;
+    case PF_ACT_SOFTPLUS: pf_vsoftplus_d1d2(1, &z, s, ds, d2s); break;
+    case PF_ACT_TANH: pf_vtanh_d1d2(1, &z, s, ds, d2s); break;
+    case PF_ACT_SILU: pf_vsilu_d1d2(1, &z, s, ds, d2s); break;
     }
 }
 
-/* Element-wise sigma, sigma' and (d2s != NULL) sigma'' of one row segment; the switch
- * sits outside the loop so each case is a tight loop over one function. */
+/* Element-wise sigma, sigma' and (d2s != NULL) sigma'' of one row segment: the
+ * vectorised kernels of src/nn/vmath.c (issues 7, 15; accuracy in proxflow/nn/vmath.h). */
 static void act_eval(pf_act a, int m, const pf_real *z, pf_real *s, pf_real *ds, pf_real *d2s)
 {
     switch (a) {
-    case PF_ACT_TANH: /* vectorised, within 3 ulp of libm (src/nn/vmath.c, issue 7) */
+    case PF_ACT_TANH:
         if (d2s) pf_vtanh_d1d2(m, z, s, ds, d2s);
         else pf_vtanh_d1(m, z, s, ds);
         break;
     case PF_ACT_RELU:
-        for (int j = 0; j < m; j++) {
-            int on = z[j] > 0;
-            s[j] = on ? z[j] : 0;
-            ds[j] = on;
-        }
-        if (d2s) memset(d2s, 0, sizeof(pf_real) * (size_t)m);
+        if (d2s) pf_vrelu_d1d2(m, z, s, ds, d2s);
+        else pf_vrelu_d1(m, z, s, ds);
         break;
-    default:
-        for (int j = 0; j < m; j++) {
-            pf_real t2;
-            pf_activation(a, z[j], &s[j], &ds[j], &t2);
-            if (d2s) d2s[j] = t2;
-        }
+    case PF_ACT_SOFTPLUS:
+        if (d2s) pf_vsoftplus_d1d2(m, z, s, ds, d2s);
+        else pf_vsoftplus_d1(m, z, s, ds);
+        break;
+    case PF_ACT_SILU:
+        if (d2s) pf_vsilu_d1d2(m, z, s, ds, d2s);
+        else pf_vsilu_d1(m, z, s, ds);
+        break;
     }
 }
 
@@ -92,8 +70,9 @@ void pf_act_forward(const pf_layer *L, int n, int tangent, const pf_real *Z, pf_
 
 /* The tangent rows of act_forward from the sigma' its value rows stored, and sigma''
  * of the value rows (a value-only forward does not keep it): tanh's is -2 s sigma' from
- * the stored s = tanh(z), the bits pf_vtanh_d1d2 gives; ReLU's is 0; others are
- * evaluated again. */
+ * the stored s = tanh(z), the bits pf_vtanh_d1d2 gives; ReLU's is 0; softplus' and
+ * SiLU's are evaluated again by their _d2 kernels, the bits of _d1d2 (softplus'' =
+ * u / (1 + u)^2 with u = e^-|z|, which the stored sigmoid does not give exactly). */
 void pf_act_forward_tangent(const pf_layer *L, int n, const pf_real *Z, pf_real *A,
                             const pf_real *D1, pf_real *D2)
 {
@@ -109,11 +88,8 @@ void pf_act_forward_tangent(const pf_layer *L, int n, const pf_real *Z, pf_real 
             for (int j = 0; j < na; j++) d2[j] = -2 * a[j] * d1[j];
             break;
         case PF_ACT_RELU: memset(d2, 0, sizeof(pf_real) * (size_t)na); break;
-        default:
-            for (int j = 0; j < na; j++) {
-                pf_real s1, s2;
-                pf_activation(L->act, z[j], &s1, &s2, &d2[j]);
-            }
+        case PF_ACT_SOFTPLUS: pf_vsoftplus_d2(na, z, d2); break;
+        case PF_ACT_SILU: pf_vsilu_d2(na, z, d2); break;
         }
     }
 }

@@ -83,6 +83,17 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         pf_log("potential %zu parameters, discriminator %zu; output %s\n", tr.theta.n, tr.psi.n,
                cfg.out_dir);
     }
+    if (pf_mode_penalty(cfg.mode) && !resume && !dump) {
+        /* the reach of the optimal flow: L T / lambda (issue 17; docs/CONFIG.md "Choosing
+         * L, T and lambda"); even with the progress off: a run that cannot succeed */
+        const double dist = pf_reach_distance(&tr), reach = cfg.L * cfg.T / cfg.lambda;
+        if (reach < dist && pf_rank() == 0)
+            fprintf(stderr, "proxflow: warning: the flow moves a sample at most L T / lambda = %g "
+                            "(|grad phi(., T)| = |grad gamma| <= L), but a reference sample is %.3g "
+                            "from its nearest data sample on average (first batch): it cannot bring "
+                            "rho_0 onto the data. Raise [lipschitz] L or [flow] T, or lower [flow] lambda "
+                            "(docs/CONFIG.md, \"Choosing L, T and lambda\")\n", reach, dist);
+    }
 
     if (resume) {
         char path[PF_STR + 64], err[1024];

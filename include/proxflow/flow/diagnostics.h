@@ -25,4 +25,11 @@ void pf_diagnostics(pf_trainer *tr, pf_diag *dg);
  * SPEC §8.) */
 double pf_divergence_of(pf_trainer *tr, const pf_chunks *L, const pf_real *X);
 
+/* The mean distance from a reference sample x^0_i to its nearest data sample of the
+ * first batch (iteration 0's draws): a lower estimate of how far the flow must carry
+ * it (the distance to the data's support, up to the batch's sampling).  A flow with the Lipschitz penalty moves a sample
+ * at most L T / lambda (at optimality |grad phi(., T)| = |grad gamma| <= L, and the
+ * characteristics are straight): `train` warns when that is shorter.  Collective. */
+double pf_reach_distance(pf_trainer *tr);
+
 #endif
