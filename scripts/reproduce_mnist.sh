@@ -65,6 +65,6 @@ for m in w1w2 w1 w1w2_kinref w1w2_seed2; do
       --out "$root/$m/samples_steps$k.h5" > /dev/null
   done
   $py analysis/discretisation.py "$root/$m"/samples_steps{5,10,20}.h5 --image-shape 28,28,1 \
-    --features --label "$m" --out "$root/${m}_invariance.png" | tee "$root/${m}_invariance.txt"
+    --features --json "$root/${m}_invariance.json" --label "$m" --out "$root/${m}_invariance.png" | tee "$root/${m}_invariance.txt"
   $py analysis/plot_samples.py "$root/$m" --out "$root/${m}_samples.png"
 done
