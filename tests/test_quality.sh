@@ -2,6 +2,7 @@
 # The MNIST sample-quality measure (analysis/mnist_classifier.py, analysis/mnist_quality.py;
 # docs/REPRODUCTION.md, "Sample quality measure"), with the committed classifier weights:
 #   - the classifier's backward pass against central differences (float64, tiny net);
+#   - analysis/paper_mnist_models.py: its numpy version of the paper code's CNN potential, grad_x U vs central differences;
 #   - held-out accuracy (rows 6000..9999, unseen in training) >= 0.98;
 #   - the Frechet distance against closed forms (equal Gaussians: 0; commuting
 #     covariances: |dmu|^2 + sum (sqrt a - sqrt b)^2; a singular covariance);
@@ -23,6 +24,7 @@ export PROXFLOW_DATA_DIR=$DATA
 ANA="$SRC/analysis"
 
 check "backward pass = central differences" "$PY" "$ANA/mnist_classifier.py" gradcheck
+check "paper_mnist_models.py: the paper CNN's input gradient = central differences" "$PY" "$ANA/paper_mnist_models.py" gradcheck
 check "held-out accuracy >= 0.98" "$PY" "$ANA/mnist_classifier.py" test --min-accuracy 0.98
 
 # ---- the measure through the module --------------------------------------------------
