@@ -1,6 +1,7 @@
 /* `proxflow train CONFIG.ini [--set ...] [--resume CKPT|latest] [--out DIR]
  * [--dump-state FILE.h5]` (SPEC §5): the arguments, then the run (src/run/train_loop.c). */
 #include "proxflow/cli/cli.h"
+#include "proxflow/io/paths.h"
 #include "proxflow/run/setup.h"
 #include "proxflow/run/train_loop.h"
 
@@ -44,6 +45,7 @@ static void usage_error(const char *msg, const char *arg)
 int pf_cmd_train(int argc, char **argv)
 {
     if (pf_cli_help(argc, argv, HELP)) return 0;
+    pf_cli_check_once(argc, argv, "train", "--out= --resume= --dump-state= --set=*");
     const char *config_path = NULL, *resume = NULL, *out = NULL, *dump = NULL;
     char **sets = pf_malloc(sizeof(char *) * (argc + 1));
     int n_sets = 0;
@@ -78,6 +80,11 @@ int pf_cmd_train(int argc, char **argv)
     if (out) {
         if (strlen(out) >= sizeof cfg.out_dir) usage_error("--out path too long:", out);
         strcpy(cfg.out_dir, out);
+    }
+    if (dump) { /* never over its inputs or a run's files (issue 20) */
+        const char *in[2] = {config_path, resume && strcmp(resume, "latest") ? resume : NULL};
+        const char *lab[2] = {"config", "--resume"};
+        pf_output_guard("train", "--dump-state", dump, in, lab, 2);
     }
     return pf_train_run(&cfg, config_path, resume, dump);
 }
