@@ -10,6 +10,7 @@
  * the verdict in one broadcast. */
 #include "proxflow/io/lock.h"
 #include "proxflow/core/common.h"
+#include "proxflow/core/fault.h"
 #include "core/h5util.h"
 
 #include <errno.h>
@@ -97,7 +98,8 @@ static int lock_rank0(const char *dir, const char *cmd, const char *mode, char *
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET; /* l_start = l_len = 0: the whole file */
-    if (fcntl(fd, F_SETLK, &fl)) {
+    /* fault "lock:fail": the file system refuses locks (ENOLCK), for the tests */
+    if (pf_fault_point("lock") ? (errno = ENOLCK, 1) : fcntl(fd, F_SETLK, &fl) != 0) {
         const int e = errno;
         if (e == EAGAIN || e == EACCES) {
             char who[1024];
