@@ -28,6 +28,8 @@ static const char *const HELP =
     "  PROXFLOW_PROGRESS        auto | bar | lines | off: what is printed while training\n"
     "                           (wins over [output] progress; docs/CLUSTER.md, \"Job logs\")\n"
     "  OMP_NUM_THREADS          OpenMP threads per rank, unless [train] threads is set\n"
+    "  PROXFLOW_LOCK            on | off | require: DIR/.lock, one job per run directory\n"
+    "                           (docs/RELIABILITY.md)\n"
     "\n"
     "signals: SIGUSR1 or SIGTERM write a checkpoint at the next iteration and exit 0.\n"
     "\n"

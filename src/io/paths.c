@@ -190,8 +190,8 @@ int pf_copy_file(const char *src, const char *dst)
         if (rc) break;
     }
     if (!rc && fsync(o)) rc = -1;
-    const int e = errno;
-    if (close(o) && !rc) rc = -1;
+    int e = errno;
+    if (close(o) && !rc) rc = -1, e = errno; /* NFS reports a full disk here */
     close(in);
     if (rc) {
         unlink(dst);
