@@ -33,6 +33,7 @@ static const char *const HELP =
 int pf_cmd_chain(int argc, char **argv)
 {
     if (pf_cli_help(argc, argv, HELP)) return 0;
+    pf_cli_check_once(argc, argv, "chain", "--out= --links= --set=* --resume");
     const char *config_path = NULL, *out = NULL, *v;
     long long links = 0;
     int resume = 0, n_sets = 0;

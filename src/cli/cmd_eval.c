@@ -8,6 +8,7 @@
  * between the held-out points and further data draws (the sampling floor);
  * --points FILE.h5 writes the compared points. */
 #include "proxflow/cli/cli.h"
+#include "proxflow/io/paths.h"
 #include "proxflow/run/setup.h"
 #include "proxflow/eval/metrics.h"
 #include "proxflow/eval/sinkhorn.h"
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const USAGE =
     "proxflow eval --checkpoint CKPT [--n N] [--data SPEC] [--steps Nt] [--seed S] [--json FILE] "
@@ -137,10 +139,12 @@ static int write_points(const char *path, const pf_real *G, const pf_real *R, co
                         int dc, int plane, const char *ckpt, long iteration, const char *data,
                         char *msg, size_t len)
 {
-    const char *h5_path = path;
+    char tmp[PF_STR + 16]; /* written as PATH.tmp, renamed when whole (issue 20) */
+    if (pf_tmp_path(path, tmp, sizeof tmp)) return snprintf(msg, len, "eval: --points path too long"), 2;
+    const char *h5_path = tmp;
     pf_h5_quiet q;
     pf_h5_quiet_begin(&q);
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     pf_h5_quiet_end(&q);
     if (f < 0) {
         snprintf(msg, len, "eval: cannot create %s (does the directory exist and is it writable?)", path);
@@ -162,11 +166,25 @@ static int write_points(const char *path, const pf_real *G, const pf_real *R, co
     pf_h5_attr_str(f, "data", data, PF_H5_ATTR_NEW, path);
     pf_h5_attr_i64(f, "iteration", iteration, PF_H5_ATTR_NEW, path);
     pf_h5_attr_i64(f, "plane", plane, PF_H5_ATTR_NEW, path);
-    if (H5Fclose(f) < 0) {
+    if (H5Fclose(f) < 0 || pf_commit_tmp(tmp, path)) {
         snprintf(msg, len, "eval: cannot write %s", path);
+        unlink(tmp);
         return 2;
     }
     return 0;
+}
+
+/* --json and --points: never the checkpoint, the --data file, each other, or a file of a
+ * run (src/io/paths.c). */
+static void eval_guard(const char *ckpt, const char *data, const char *json, const char *points)
+{
+    char dfile[PF_STR] = "";
+    const char *colon = data ? strstr(data, ":/") : NULL; /* FILE.h5:/DATASET */
+    if (data) snprintf(dfile, sizeof dfile, "%.*s", colon ? (int)(colon - data) : (int)strlen(data), data);
+    const char *in[3] = {ckpt, data ? dfile : NULL, json};
+    const char *lab[3] = {"--checkpoint", "--data", "--json"};
+    if (json) pf_output_guard("eval", "--json", json, in, lab, 2);
+    if (points) pf_output_guard("eval", "--points", points, in, lab, 3);
 }
 
 static void json_string(FILE *fp, const char *s)
@@ -183,6 +201,8 @@ static void json_string(FILE *fp, const char *s)
 int pf_cmd_eval(int argc, char **argv)
 {
     if (pf_cli_help(argc, argv, HELP)) return 0;
+    pf_cli_check_once(argc, argv, "eval", "--checkpoint= --data= --json= --points= --n= --steps= --seed= "
+                      "--sinkhorn-blur= --sinkhorn-scaling= --plane --floor"); /* issue 20 */
     const char *ckpt = NULL, *data = NULL, *json = NULL, *points = NULL, *v;
     int plane = 0, floor_ = 0;
     long long N = 2000, nt_opt = 0, seed = 0;
@@ -210,6 +230,7 @@ int pf_cmd_eval(int argc, char **argv)
     if (!ckpt) pf_cli_usage_error("eval", USAGE, "--checkpoint is required");
     if (data && (!*data || strlen(data) >= PF_STR))
         pf_cli_usage_error("eval", USAGE, "--data must be a non-empty source of < %d characters", PF_STR);
+    eval_guard(ckpt, data, json, points); /* issue 20: no output over an input or a run's files */
 
     pf_trainer tr;
     const int threads = pf_setup_trainer_from_checkpoint(&tr, "eval", ckpt);
@@ -344,7 +365,8 @@ int pf_cmd_eval(int argc, char **argv)
         for (int q = 0; q < k; q++) printf("%s %.10g\n", m[q].name, m[q].v);
         fflush(stdout);
         if (json && !status) {
-            FILE *fp = fopen(json, "w");
+            char jtmp[PF_STR + 16] = ""; /* JSON.tmp, renamed when whole (issue 20) */
+            FILE *fp = pf_tmp_path(json, jtmp, sizeof jtmp) ? NULL : fopen(jtmp, "w");
             if (!fp) {
                 snprintf(msg, sizeof msg, "eval: cannot write %s: %s", json, strerror(errno));
                 status = 2;
@@ -359,8 +381,9 @@ int pf_cmd_eval(int argc, char **argv)
                     else fputs("null", fp);
                 }
                 fputs("\n}\n", fp);
-                if (fclose(fp)) {
+                if (fclose(fp) || pf_commit_tmp(jtmp, json)) {
                     snprintf(msg, sizeof msg, "eval: cannot write %s: %s", json, strerror(errno));
+                    unlink(jtmp);
                     status = 2;
                 }
             }

@@ -6,6 +6,7 @@
  * [train] seed, so the output does not depend on the rank or thread count, and
  * --seed 0 with n = diag_batch reproduces run.h5's /samples.  Layout: docs/COMMANDS.md. */
 #include "proxflow/cli/cli.h"
+#include "proxflow/io/paths.h"
 #include "proxflow/run/chain.h"
 #include "proxflow/run/setup.h"
 #include "core/h5util.h"
@@ -52,6 +53,10 @@ static const char *const HELP =
     "  mpirun -n 4 proxflow sample --checkpoint runs/qs/checkpoints/ckpt_00000800.h5 --n 10000 --out qs.h5\n"
     "  mpirun -n 4 proxflow sample --chain runs/c4 --n 10000 --out c4.h5\n";
 
+/* Every option, for pf_cli_check_once (a repeat is refused). */
+static const char *const SAMPLE_OPTIONS =
+    "--checkpoint= --chain= --out= --n= --steps= --seed= --from-link= --trajectories";
+
 /* Reals generated per round and rank (bounds memory for any N; SPEC §3 scale). */
 #define PF_SAMPLE_ROUND_REALS (1u << 24)
 
@@ -72,6 +77,7 @@ static int sample_chain(int argc, char **argv)
         else pf_cli_usage_error("sample", SAMPLE_USAGE, "unexpected argument %s", argv[k]);
     }
     if (!dir || !N || !out) pf_cli_usage_error("sample", SAMPLE_USAGE, "--chain, --n and --out are required");
+    pf_output_guard("sample", "--out", out, NULL, NULL, 0); /* not a file of the chain (issue 20) */
     return pf_chain_sample_run(dir, out, N, seed, from);
 }
 
@@ -91,6 +97,7 @@ int pf_cmd_sample(int argc, char **argv)
     long long N = 0, nt_opt = 0, seed = 0;
     int want_traj = 0;
     if (pf_cli_help(argc, argv, HELP)) return 0;
+    pf_cli_check_once(argc, argv, "sample", SAMPLE_OPTIONS); /* issue 20 */
     for (int k = 0; k < argc; k++)
         if (!strcmp(argv[k], "--chain") || !strncmp(argv[k], "--chain=", 8))
             return sample_chain(argc, argv); /* through the links of a chain (SPEC §8) */
@@ -111,6 +118,7 @@ int pf_cmd_sample(int argc, char **argv)
     if (!N) pf_cli_usage_error("sample", USAGE, "--n is required");
     if (!out) pf_cli_usage_error("sample", USAGE, "--out is required");
     if (N > 0x7fffffffLL) pf_cli_usage_error("sample", USAGE, "--n %lld exceeds 2^31-1", N);
+    pf_output_guard("sample", "--out", out, &ckpt, (const char *[]){"--checkpoint"}, 1); /* issue 20 */
 
     pf_trainer tr;
     const int threads = pf_setup_trainer_from_checkpoint(&tr, "sample", ckpt);

@@ -16,6 +16,7 @@
 #include "proxflow/cli/cli.h"
 #include "proxflow/run/train_loop.h"
 #include "proxflow/io/checkpoint.h"
+#include "proxflow/io/lock.h"
 #include "proxflow/config/sweep.h"
 
 #include <errno.h>
@@ -201,6 +202,10 @@ static int cmd_index(const pf_sweep *s, long i, int dry_run, int status_only)
     pf_config *cfg = pf_malloc(sizeof *cfg);
     config_of(s, i, cfg);
     char ckpt[PF_STR + 64], desc[256], ov[4096], name[PF_STR];
+    /* a run to train: its state is read under the directory's lock (issue 20), or a
+     * second job could move aside the run.h5 of a first one that is still training */
+    const int train = !dry_run && !status_only;
+    if (train) pf_lock_dir(cfg->out_dir, "sweep");
     run_state st = find_state(cfg->out_dir, cfg->iterations, ckpt, sizeof ckpt);
     describe(&st, cfg->iterations, desc, sizeof desc);
     pf_sweep_run_overrides(s, i, ov, sizeof ov);
@@ -231,6 +236,7 @@ static int cmd_index(const pf_sweep *s, long i, int dry_run, int status_only)
     if (st.state == ST_FINISHED) {
         pf_log("sweep: run %ld of %ld (%s) is finished (iteration %ld of %ld, %s): nothing to do\n",
                i, s->n_runs, cfg->out_dir, st.ckpt_it, cfg->iterations, ckpt);
+        pf_unlock_dir(cfg->out_dir);
         free(cfg);
         return 0;
     }
@@ -245,6 +251,7 @@ static int cmd_index(const pf_sweep *s, long i, int dry_run, int status_only)
     char label[2 * PF_STR + 64];
     snprintf(label, sizeof label, "%s[%ld] %s", s->path, i, name);
     int status = pf_train_run(cfg, label, resume, NULL);
+    pf_unlock_dir(cfg->out_dir);
     free(cfg);
     return status;
 }
@@ -252,6 +259,7 @@ static int cmd_index(const pf_sweep *s, long i, int dry_run, int status_only)
 int pf_cmd_sweep(int argc, char **argv)
 {
     if (pf_cli_help(argc, argv, HELP)) return 0;
+    pf_cli_check_once(argc, argv, "sweep", "--index= --count --list --dry-run --status");
     const char *path = NULL, *index_s = NULL;
     int count = 0, list = 0, dry_run = 0, status_only = 0;
     for (int k = 0; k < argc; k++) {

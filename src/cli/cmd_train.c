@@ -1,6 +1,7 @@
 /* `proxflow train CONFIG.ini [--set ...] [--resume CKPT|latest] [--out DIR]
  * [--dump-state FILE.h5]` (SPEC §5): the arguments, then the run (src/run/train_loop.c). */
 #include "proxflow/cli/cli.h"
+#include "proxflow/io/paths.h"
 #include "proxflow/run/setup.h"
 #include "proxflow/run/train_loop.h"
 
@@ -27,6 +28,8 @@ static const char *const HELP =
     "  PROXFLOW_PROGRESS        auto | bar | lines | off: what is printed while training\n"
     "                           (wins over [output] progress; docs/CLUSTER.md, \"Job logs\")\n"
     "  OMP_NUM_THREADS          OpenMP threads per rank, unless [train] threads is set\n"
+    "  PROXFLOW_LOCK            on | off | require: DIR/.lock, one job per run directory\n"
+    "                           (docs/RELIABILITY.md)\n"
     "\n"
     "signals: SIGUSR1 or SIGTERM write a checkpoint at the next iteration and exit 0.\n"
     "\n"
@@ -44,6 +47,7 @@ static void usage_error(const char *msg, const char *arg)
 int pf_cmd_train(int argc, char **argv)
 {
     if (pf_cli_help(argc, argv, HELP)) return 0;
+    pf_cli_check_once(argc, argv, "train", "--out= --resume= --dump-state= --set=*");
     const char *config_path = NULL, *resume = NULL, *out = NULL, *dump = NULL;
     char **sets = pf_malloc(sizeof(char *) * (argc + 1));
     int n_sets = 0;
@@ -78,6 +82,11 @@ int pf_cmd_train(int argc, char **argv)
     if (out) {
         if (strlen(out) >= sizeof cfg.out_dir) usage_error("--out path too long:", out);
         strcpy(cfg.out_dir, out);
+    }
+    if (dump) { /* never over its inputs or a run's files (issue 20) */
+        const char *in[2] = {config_path, resume && strcmp(resume, "latest") ? resume : NULL};
+        const char *lab[2] = {"config", "--resume"};
+        pf_output_guard("train", "--dump-state", dump, in, lab, 2);
     }
     return pf_train_run(&cfg, config_path, resume, dump);
 }

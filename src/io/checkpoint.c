@@ -442,3 +442,31 @@ int pf_checkpoint_latest(const char *out_dir, char *path, size_t len)
     pf_h5_quiet_end(&q);
     return found ? 0 : 1;
 }
+
+long pf_checkpoint_newest_name(const char *out_dir)
+{
+    char dir[PF_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/checkpoints", out_dir);
+    int n;
+    long *it = list_checkpoints(dir, &n), newest = n > 0 ? it[0] : -1;
+    free(it);
+    return newest;
+}
+
+void pf_checkpoint_remove_tmp(const char *out_dir)
+{
+    char dir[PF_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/checkpoints", out_dir);
+    DIR *D = opendir(dir);
+    if (!D) return;
+    struct dirent *e;
+    while ((e = readdir(D))) {
+        const size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, ".ckpt_", 6) || n < 11 || strcmp(e->d_name + n - 7, ".h5.tmp")) continue;
+        char p[PF_PATH_MAX + 300];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (unlink(p) && errno != ENOENT)
+            fprintf(stderr, "proxflow: warning: cannot remove %s: %s\n", p, strerror(errno));
+    }
+    closedir(D);
+}

@@ -3,6 +3,7 @@
  * Every rank computes its block; rank 0 gathers and writes a serial HDF5 file. */
 #include "core/h5util.h"
 #include "proxflow/io/dump.h"
+#include "proxflow/io/paths.h"
 #include "proxflow/flow/steps.h"
 #include "proxflow/core/rng.h"
 
@@ -44,8 +45,10 @@ void pf_dump_state(pf_trainer *tr, const char *path)
     const pf_config *c = &tr->cfg;
     const int d = tr->d, N = tr->N, n = tr->n_local;
     hid_t f = -1;
+    char tmp[PF_STR + 16]; /* written as FILE.tmp, renamed when whole (issue 20) */
+    if (pf_tmp_path(path, tmp, sizeof tmp)) pf_die("--dump-state: path too long: %s", path);
     if (pf_rank() == 0) {
-        f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
         if (f < 0) pf_die("--dump-state: cannot create %s", path);
         char *ini = pf_config_to_ini(c);
         pf_h5_attr_str(f, "config", ini, PF_H5_ATTR_NEW, path);
@@ -118,7 +121,7 @@ void pf_dump_state(pf_trainer *tr, const char *path)
         write_array(g, "grad", tr->theta.g, 1, tr->theta.n, 0, path);
         pf_h5_attr_f64(g, "loss", loss_g, PF_H5_ATTR_NEW, path);
         H5Gclose(g);
-        H5Fclose(f);
+        if (H5Fclose(f) < 0 || pf_commit_tmp(tmp, path)) pf_die("--dump-state: cannot write %s", path);
     }
     free(X0);
     free(XT);

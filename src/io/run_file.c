@@ -8,10 +8,12 @@
  * or none (H5Sselect_none).  Layout: docs/OUTPUT.md. */
 #include "proxflow/core/blas_info.h"
 #include "proxflow/core/fault.h"
+#include "proxflow/io/paths.h"
 #include "proxflow/io/run_file.h"
 #include "proxflow/core/rng.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
 #include <mpi.h>
@@ -69,6 +71,11 @@ static hid_t group_open_or_create(hid_t loc, const char *name, const char *h5_pa
 
 struct pf_run {
     char path[PF_PATH_MAX];
+    /* work: the file HDF5 writes.  A fresh run writes run.h5 itself; a resumed one a
+     * copy, .run.h5.work, published as run.h5 by pf_run_commit and pf_run_close, so a
+     * failed write (a full disk) never damages the run.h5 it continues (issue 20) */
+    char work[PF_PATH_MAX + 16];
+    int copied;
     hid_t file, dxpl;
     hid_t diag[PF_DIAG_COUNT];
     hsize_t n_logged; /* entries in every /diagnostics dataset */
@@ -163,7 +170,7 @@ static hsize_t dataset_len(hid_t ds, const char *h5_path)
  * older file is created, NaN-filled). */
 static void diag_open(pf_run *run, const pf_trainer *tr, int reopened)
 {
-    const char *h5_path = run->path;
+    const char *h5_path = run->work;
     hid_t g = group_open_or_create(run->file, "diagnostics", h5_path);
     hsize_t keep = 0;
     if (reopened && PF_H5CHECK(H5Lexists(g, "iteration", H5P_DEFAULT)) > 0) {
@@ -202,22 +209,34 @@ pf_run *pf_run_open(const pf_trainer *tr, const char *out_dir, int threads, int 
     pf_run *run = pf_calloc(1, sizeof *run);
     if (snprintf(run->path, sizeof run->path, "%s/run.h5", out_dir) >= (int)sizeof run->path)
         pf_die("output directory name too long: %s", out_dir);
-    const char *h5_path = run->path;
+    const char *h5_path = run->work;
     pf_h5_quiet q;
     pf_h5_quiet_begin(&q);
     make_out_dirs(out_dir);
 
-    /* Resume: reopen an existing run.h5 read-write (missing: create it).  A file that
-     * no longer opens (the job was killed while HDF5 wrote metadata) is set aside as
-     * run.h5.broken-<time> and a new one started, so a requeued job never stalls. */
+    /* Resume: reopen a copy of an existing run.h5 read-write (missing: create it).  The
+     * copy is made first and a failure to make it (a full disk) ends the job with
+     * run.h5 untouched.  A file that no longer opens (the job was killed while HDF5
+     * wrote metadata) is set aside as run.h5.broken-<time> and a new one started, so a
+     * requeued job never stalls. */
+    snprintf(run->work, sizeof run->work, "%s", run->path);
     int exists = 0;
     if (pf_rank() == 0) exists = access(run->path, F_OK) == 0;
     MPI_Bcast(&exists, 1, MPI_INT, 0, pf_comm());
+    if (resume && exists) {
+        snprintf(run->work, sizeof run->work, "%s/.run.h5.work", out_dir);
+        if (pf_rank() == 0 && pf_copy_file(run->path, run->work))
+            pf_die("cannot copy %s to %s to resume it: %s (%s is unchanged)", run->path, run->work,
+                   strerror(errno), run->path);
+        MPI_Barrier(pf_comm());
+        run->copied = 1;
+        h5_path = run->work;
+    }
     hid_t fapl = pf_h5_fapl_mpio(h5_path);
     int reopened = 0;
     run->file = -1;
     if (resume && exists) {
-        hid_t f = H5Fopen(run->path, H5F_ACC_RDWR, fapl);
+        hid_t f = H5Fopen(run->work, H5F_ACC_RDWR, fapl);
         int ok = f >= 0, all_ok = 0;
         MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, pf_comm());
         if (all_ok) {
@@ -225,7 +244,13 @@ pf_run *pf_run_open(const pf_trainer *tr, const char *out_dir, int threads, int 
             reopened = 1;
         } else {
             if (f >= 0) H5Fclose(f);
+            run->copied = 0;
+            snprintf(run->work, sizeof run->work, "%s", run->path);
+            h5_path = run->path;
             if (pf_rank() == 0) {
+                char w[PF_PATH_MAX + 16];
+                snprintf(w, sizeof w, "%s/.run.h5.work", out_dir);
+                unlink(w);
                 char now[32], aside[PF_PATH_MAX + 48];
                 time_t t = time(NULL);
                 struct tm tm;
@@ -256,7 +281,7 @@ pf_run *pf_run_open(const pf_trainer *tr, const char *out_dir, int threads, int 
 void pf_run_log(pf_run *run, const pf_diag *dg)
 {
     pf_fault_point("run_log");
-    const char *h5_path = run->path;
+    const char *h5_path = run->work;
     pf_h5_quiet q;
     pf_h5_quiet_begin(&q);
     const double *v = pf_diag_array(dg);
@@ -285,7 +310,7 @@ void pf_run_log(pf_run *run, const pf_diag *dg)
  * every time slice in one collective hyperslab write. */
 void pf_run_trajectories(pf_run *run, pf_trainer *tr)
 {
-    const char *h5_path = run->path;
+    const char *h5_path = run->work;
     pf_h5_quiet q;
     pf_h5_quiet_begin(&q);
     const int nt = tr->cfg.steps, d = tr->d, ntr = tr->cfg.n_traj;
@@ -324,7 +349,7 @@ void pf_run_trajectories(pf_run *run, pf_trainer *tr)
  * current flow (the trajectories' samples are the first n_traj of these). */
 void pf_run_samples(pf_run *run, pf_trainer *tr)
 {
-    const char *h5_path = run->path;
+    const char *h5_path = run->work;
     pf_h5_quiet q;
     pf_h5_quiet_begin(&q);
     const int d = tr->d, nd = tr->cfg.diag_batch;
@@ -362,16 +387,64 @@ void pf_run_samples(pf_run *run, pf_trainer *tr)
     pf_h5_quiet_end(&q);
 }
 
+/* The directory of run.h5, fsynced after a rename into it (rank 0). */
+static void sync_dir_of(const pf_run *run)
+{
+    char dir[PF_PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", (int)(strlen(run->path) - strlen("/run.h5")), run->path);
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+void pf_run_commit(pf_run *run)
+{
+    const char *h5_path = run->work;
+    pf_h5_quiet q;
+    pf_h5_quiet_begin(&q);
+    PF_H5CHECK(H5Fflush(run->file, H5F_SCOPE_GLOBAL)); /* the work file is whole on disk */
+    pf_h5_quiet_end(&q);
+    if (!run->copied) return;
+    MPI_Barrier(pf_comm());
+    if (pf_rank() == 0) {
+        /* a copy of the flushed work file, renamed over run.h5: a reader or a resume sees
+         * the old file or the new one, never a half-written one */
+        char next[PF_PATH_MAX + 32];
+        snprintf(next, sizeof next, "%s.next", run->work);
+        if (pf_copy_file(run->work, next))
+            pf_die("cannot update %s (copying %s): %s; %s is unchanged", run->path, run->work,
+                   strerror(errno), run->path);
+        if (rename(next, run->path))
+            pf_die("cannot rename %s to %s: %s", next, run->path, strerror(errno));
+        sync_dir_of(run);
+    }
+    MPI_Barrier(pf_comm());
+}
+
 void pf_run_close(pf_run *run)
 {
     if (!run) return;
-    const char *h5_path = run->path;
+    const char *h5_path = run->work;
     pf_h5_quiet q;
     pf_h5_quiet_begin(&q);
     for (int k = 0; k < PF_DIAG_COUNT; k++) PF_H5CHECK(H5Dclose(run->diag[k]));
     PF_H5CHECK(H5Pclose(run->dxpl));
     PF_H5CHECK(H5Fclose(run->file));
     pf_h5_quiet_end(&q);
+    if (run->copied) { /* closed, hence complete: the work file itself becomes run.h5 */
+        MPI_Barrier(pf_comm());
+        if (pf_rank() == 0) {
+            int fd = open(run->work, O_RDONLY);
+            if (fd < 0 || fsync(fd)) pf_die("cannot sync %s: %s", run->work, strerror(errno));
+            close(fd);
+            if (rename(run->work, run->path))
+                pf_die("cannot rename %s to %s: %s", run->work, run->path, strerror(errno));
+            sync_dir_of(run);
+        }
+        MPI_Barrier(pf_comm());
+    }
     free(run);
 }
 

@@ -16,6 +16,7 @@
 #include "core/h5util.h"
 #include "proxflow/eval/metrics.h"
 #include "proxflow/io/checkpoint.h"
+#include "proxflow/io/lock.h"
 #include "proxflow/io/pool.h"
 #include "proxflow/data/pool_source.h"
 #include "proxflow/core/rng.h"
@@ -222,6 +223,14 @@ int pf_chain_run(const pf_config *cfg_in, const char *config_path, int resume)
     if (!resume && stat(summary, &sb) == 0)
         pf_fail_collective(2, "%s already exists: continue the chain with --resume, or choose "
                               "another --out", summary);
+    /* one job per chain directory (issue 20, src/io/lock.c); each link's own run
+     * directory is locked again by its training */
+    pf_lock_dir(cfg.out_dir, "chain");
+    int raced = !resume && stat(summary, &sb) == 0;
+    if (pf_nranks() > 1) MPI_Bcast(&raced, 1, MPI_INT, 0, pf_comm());
+    if (raced)
+        pf_fail_collective(2, "%s already exists (another job created it just now): continue the "
+                              "chain with --resume, or choose another --out", summary);
     if (pf_rank() == 0) {
         char pools[PATHLEN];
         snprintf(pools, sizeof pools, "%s/pools", cfg.out_dir);
@@ -277,6 +286,7 @@ int pf_chain_run(const pf_config *cfg_in, const char *config_path, int resume)
             }
             pf_log("chain: link %d of %d%s\n", k, K, o.resume ? " (resumed)" : "");
             const int status = pf_train_run_opts(&ck, &o);
+            if (status || !o.finished) pf_unlock_dir(cfg.out_dir);
             if (status) return status;
             if (!o.finished) {
                 pf_log("chain: stopped in link %d; continue with `proxflow chain %s --resume`\n", k,
@@ -291,6 +301,7 @@ int pf_chain_run(const pf_config *cfg_in, const char *config_path, int resume)
         write_summary(cfg.out_dir, K, k, &cfg);
     }
     pf_log("chain: %d links done -> %s\n", K, summary);
+    pf_unlock_dir(cfg.out_dir);
     return 0;
 }
 

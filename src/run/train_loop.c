@@ -6,12 +6,14 @@
 #include "proxflow/flow/steps.h"
 #include "proxflow/io/checkpoint.h"
 #include "proxflow/io/dump.h"
+#include "proxflow/io/lock.h"
 #include "proxflow/io/run_file.h"
 #include "run/progress.h"
 
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -52,6 +54,42 @@ static void warm_start(pf_trainer *tr, const char *ckpt, int quiet)
     }
     tr->iteration = 0;
     if (!quiet) pf_log("warm start from the networks of %s\n", ckpt);
+}
+
+/* Issue 20: the run directory is locked (src/io/lock.c) after every check that may refuse
+ * the run (so a refused run creates nothing) and before anything is written; what was
+ * checked without the lock is checked again under it: a fresh run.h5 that appeared
+ * meanwhile (two fresh runs started at once), a newer checkpoint for --resume latest. */
+static void lock_and_recheck(pf_trainer *tr, const pf_config *cfg, const char *resume,
+                             const char *run_path, char *loaded, size_t len)
+{
+    pf_lock_dir(cfg->out_dir, "train");
+    int again = 0;
+    char path[PF_STR + 64] = "";
+    if (pf_rank() == 0) {
+        struct stat sb;
+        if (resume) pf_checkpoint_remove_tmp(cfg->out_dir); /* ours now: no job is writing them */
+        if (!resume) again = stat(run_path, &sb) == 0;
+        else if (!strcmp(resume, "latest") && pf_checkpoint_newest_name(cfg->out_dir) > tr->iteration &&
+                 !pf_checkpoint_latest(cfg->out_dir, path, sizeof path)) {
+            const char *b = strrchr(path, '/');
+            if (strtol(b ? b + 6 : path + 5, NULL, 10) > tr->iteration) again = 2;
+        }
+    }
+    if (pf_nranks() > 1) {
+        MPI_Bcast(&again, 1, MPI_INT, 0, pf_comm());
+        MPI_Bcast(path, (int)sizeof path, MPI_CHAR, 0, pf_comm());
+    }
+    if (again == 1)
+        pf_fail_collective(2, "%s already exists (another job created it just now): continue it with "
+                              "--resume latest, or choose another --out", run_path);
+    if (again == 2) { /* a job that held the lock wrote a newer checkpoint: continue from it */
+        char err[1024];
+        int bad = pf_checkpoint_load(tr, path, err, sizeof err);
+        if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
+        if (bad) pf_fail_collective(2, "%s", err[0] ? err : "cannot load checkpoint");
+        snprintf(loaded, len, "%s", path);
+    }
 }
 
 int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
@@ -107,10 +145,12 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         int bad = pf_checkpoint_load(&tr, path, err, sizeof err);
         if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
         if (bad) pf_fail_collective(2, "%s", err[0] ? err : "cannot load checkpoint");
+        if (!dump) lock_and_recheck(&tr, &cfg, resume, run_path, path, sizeof path);
         if (!prog.quiet) pf_log("resumed from %s at iteration %ld\n", path, tr.iteration);
     } else if (opts->init_from) {
         warm_start(&tr, opts->init_from, prog.quiet);
     }
+    if (!dump && !resume) lock_and_recheck(&tr, &cfg, resume, run_path, NULL, 0);
     if (dump) {
         pf_dump_state(&tr, dump);
         pf_log("wrote %s\n", dump);
@@ -160,20 +200,26 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
             pf_progress_bar(&prog, &tr, done > it_log ? (now - t_log) / (double)(done - it_log) : spi, now);
         }
         if (cfg.trajectory_every > 0 && done % cfg.trajectory_every == 0) pf_run_trajectories(run, &tr);
-        if (cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0 && done < cfg.iterations)
+        /* run.h5 first (pf_run_commit): it must hold every record up to the newest checkpoint */
+        if (cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0 && done < cfg.iterations) {
+            pf_run_commit(run);
             pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
+        }
         int sig = stop_requested();
         if (sig) {
+            pf_run_commit(run);
             pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
             pf_progress_break(&prog);
             pf_log("proxflow: %s received: checkpoint %s written at iteration %ld; resume with "
                    "--resume latest\n", sig == SIGTERM ? "SIGTERM" : "SIGUSR1", ckpt, tr.iteration);
             pf_run_close(run);
+            pf_unlock_dir(cfg.out_dir);
             pf_trainer_free(&tr);
             return 0;
         }
     }
     if (status == 0) {
+        pf_run_commit(run);
         pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
         opts->finished = 1;
         opts->train_seconds = pf_now() - t_start;
@@ -186,6 +232,7 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
                dg.hj_terminal, run_path);
     }
     pf_run_close(run);
+    pf_unlock_dir(cfg.out_dir);
     pf_trainer_free(&tr);
     return status;
 }

@@ -24,6 +24,11 @@ long long pf_cli_parse_int(const char *v, const char *opt, long long lo, long lo
  * else; 0 if no argument asks for help.  Each command's help text stands next to its
  * parser (src/cli/cmd_*.c); tests/test_help.sh checks that they name the same options. */
 int pf_cli_help(int argc, char **argv, const char *help);
+/* Refuse (exit 2, every rank) an option of spec given twice ("cmd: --n given twice ('5',
+ * then '6')"), and an empty value of one ("--out ''").  spec lists the options: "--x="
+ * takes a value, once; "--x=*" a value, repeatable (--set); "--x" a flag, once.  Both
+ * "--x V" and "--x=V" count.  Called before the command's own parser. */
+void pf_cli_check_once(int argc, char **argv, const char *cmd, const char *spec);
 /* Exit 2 on every rank with "cmd: msg (usage: ...; more: proxflow cmd --help)". */
 void pf_cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));

@@ -16,7 +16,9 @@
  *                     fail: the write fails as on a full disk (ENOSPC), kill: SIGKILL
  *                     in the middle of writing a file
  *   checkpoint_io     the same, dataset writes of checkpoints only (2 per checkpoint)
- *   output_io         the same, dataset writes of run.h5 only */
+ *   output_io         the same, dataset writes of run.h5 only
+ *   lock              fail: locking the run directory fails as on a file system
+ *                     without locks (ENOLCK; src/io/lock.c) */
 int pf_fault_point(const char *point);
 
 #endif

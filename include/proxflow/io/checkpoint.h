@@ -18,6 +18,13 @@ void pf_checkpoint_write(const pf_trainer *tr, const char *out_dir, char *path, 
 int pf_checkpoint_load(pf_trainer *tr, const char *path, char *err, size_t errlen);
 /* Newest complete checkpoint in <out_dir>/checkpoints; 0 if found. */
 int pf_checkpoint_latest(const char *out_dir, char *path, size_t len);
+/* The largest iteration among the names ckpt_NNNNNNNN.h5 in <out_dir>/checkpoints, not
+ * checked for completeness (-1: none).  Quiet, cheap: is there anything newer? */
+long pf_checkpoint_newest_name(const char *out_dir);
+/* Remove the temporary .ckpt_*.h5.tmp files a failed or killed write left (their space
+ * may be what a full disk lacks).  Only under the run directory's lock (src/io/lock.c):
+ * no other job can be writing one.  One process, not collective. */
+void pf_checkpoint_remove_tmp(const char *out_dir);
 
 /* The resolved config a checkpoint was written with (its root attribute `config`,
  * SPEC §4), parsed and validated.  Rank 0 reads the file and broadcasts the text.

@@ -20,6 +20,12 @@ void pf_run_log(pf_run *run, const pf_diag *dg);
 void pf_run_trajectories(pf_run *run, pf_trainer *tr);
 /* Write /samples/generated [n, d] and /samples/reference [n, d] (float32, n = diag_batch). */
 void pf_run_samples(pf_run *run, pf_trainer *tr);
+/* Make run.h5 hold every record so far (called before each checkpoint, so that run.h5
+ * always has the records up to the newest checkpoint).  A resumed run writes a copy,
+ * .run.h5.work, and this publishes it: copied to .run.h5.work.next, renamed over
+ * run.h5 (a failure leaves run.h5 as it was).  A fresh run: a flush. */
+void pf_run_commit(pf_run *run);
+/* Close; a resumed run's work file is renamed to run.h5. */
 void pf_run_close(pf_run *run);
 /* Path of the open run.h5, and the number of records in its /diagnostics (after the
  * resume truncation: what the next pf_run_log appends to). Not collective. */
