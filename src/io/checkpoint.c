@@ -293,7 +293,7 @@ static long long first_nonfinite(const pf_real *buf, size_t n4)
 static herr_t lock_cb(unsigned n, const H5E_error2_t *e, void *data)
 {
     (void)n;
-    if (e->desc && strstr(e->desc, "lock")) *(int *)data = 1;
+    if (e->desc && strstr(e->desc, "unable to lock")) *(int *)data = 1; /* not "superblock" */
     return 0;
 }
 
