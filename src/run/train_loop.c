@@ -1,7 +1,6 @@
 /* proxflow: a training run (SPEC §1.7, §4): resume or warm start, the iteration loop with
- * its log, trajectory and checkpoint cadence, run.h5, and SIGTERM/SIGUSR1/SIGINT handled as
- * checkpoint-and-exit at the next iteration boundary
- * (src/run/signals.c). */
+ * its log, trajectory and checkpoint cadence, run.h5, and SIGTERM, SIGUSR1 and SIGINT
+ * handled as checkpoint-and-exit at the next iteration boundary (src/run/signals.c). */
 #include "proxflow/run/train_loop.h"
 #include "proxflow/run/setup.h"
 #include "proxflow/run/resume.h"
