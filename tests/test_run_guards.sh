@@ -39,6 +39,10 @@ run2 train "$T/fifo.ini" --out "$T/fifo2" --set train.iterations=2 > "$T/fifo2.l
   && ok "C25 config from a FIFO on 2 ranks (rank 0 reads, broadcasts)" || { bad "C25 FIFO 2 ranks"; cat "$T/fifo2.log"; }
 wait $writer
 
+# C29: an endless "config" (/dev/urandom) is refused after 16 MiB, not read until memory ends
+expect "C29 /dev/urandom as the config" 2 "/dev/urandom: larger than 16 MiB: not a config text file" \
+  train /dev/urandom --out "$T/c29"
+
 # C26: text after a section header; C27: CR-only line endings (exit 2, nothing created)
 printf '[train] batch = 16\n' > "$T/oneline.ini"
 expect "C26 key after [train]" 2 "oneline.ini:1: [train]: text after the section header: \"batch = 16\"" \
@@ -60,8 +64,8 @@ expect "C28 steps = 2^31 - 1" 2 "[flow] steps = 2147483647: the run would need" 
   train "$T/tiny.ini" --out "$T/c28a" --set flow.steps=2147483647
 expect "C28 n_traj = 2e9" 2 "[output] n_traj = 2000000000: the run would need" \
   train "$T/tiny.ini" --out "$T/c28b" --set output.n_traj=2000000000 --set flow.steps=100000
-for d in c26 c27 c28a c28b; do [ ! -e "$T/$d" ] || bad "$d: output directory created"; done
-ok "C26-C28: no output directory created"
+for d in c26 c27 c28a c28b c29; do [ ! -e "$T/$d" ] || bad "$d: output directory created"; done
+ok "C26-C29: no output directory created"
 
 # ---- resuming ------------------------------------------------------------------------
 run1 train "$T/tiny.ini" --out "$T/fin" > /dev/null 2>&1 || bad "the finished run"

@@ -23,7 +23,7 @@ char *pf_read_text_file(const char *path, const char *what, size_t *len, char *e
     while (buf) {
         n += fread(buf + n, 1, cap - n - 1, f);
         if (n < cap - 1) break;
-        if (cap > PF_TEXT_FILE_MAX) { /* /dev/urandom, a data file given by mistake */
+        if (cap >= PF_TEXT_FILE_MAX) { /* /dev/urandom, a data file given by mistake */
             fclose(f);
             free(buf);
             snprintf(err, errlen, "%s: larger than %d MiB: not a%s text file", path,
