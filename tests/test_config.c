@@ -411,10 +411,46 @@ static void test_malformed(void)
     expect_bad("binary (NUL bytes)", elf, (long)sizeof elf, 1, "NUL", NULL, 0);
     expect_bad("binary (no NUL)", "\x01\x02\xff\xfe\x80 garbage\n", -1, 1, "syntax error", NULL, 0);
     expect_bad("error after a syntax error", "[flow]\n???\nlambda = -1\n", -1, 2, "syntax error", NULL, 0);
+    /* issue 20: text inih would drop silently */
+    expect_bad("key after [section]", "[train] batch = 16\n", -1, 1, "[train]: text after the section header",
+               "batch = 16", 0);
+    expect_bad("key after 2nd [section]", "[flow]\nsteps = 4\n[train]batch=16\n", -1, 3, "[train]",
+               "text after the section header", 0);
+    expect_bad("CR-only line endings", "[flow]\rsteps = 4\r[train]\rbatch = 16\r", -1, 1,
+               "carriage return (CR)", "CR-only line endings", 0);
+    expect_bad("CR-only after LF lines", "[flow]\nsteps = 4\n[train]\rbatch = 16\r\n", -1, 3,
+               "carriage return (CR)", NULL, 0);
+    expect_bad("CR inside a value", "[flow]\nmode = w1\rw2\n", -1, 2, "carriage return (CR)", NULL, 0);
     expect_bad("reference_low >= high", "[data]\nreference = uniform\nreference_low = 2\nreference_high = 1\n",
                -1, 3, "reference_low = 2", "reference_high = 1", 1);
     expect_bad("reference_low > default high", "[data]\n\nreference_low = 5\n", -1, 3, "reference_low",
                "reference_high = 1 (default)", 1);
+
+    /* What must still load: comments after a header, CR LF endings, a trailing CR. */
+    static const char *const good[] = {"[train] ; batch below\nbatch = 16\n", "[train]   # note\nbatch = 16\n",
+                                       "[train]\r\nbatch = 16\r\n", "[train]\nbatch = 16\r",
+                                       "[train]\t\nbatch = 16 \r\r\n"};
+    for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+        pf_config g;
+        pf_config_defaults(&g);
+        char e[1024] = "";
+        CHECK(pf_config_load(&g, write_file(good[k], -1), e, sizeof e) == 0 && g.batch == 16,
+              "good config %zu refused or batch not 16 (%d): %s", k, g.batch, e);
+    }
+    printf("  %-28s -> loaded, batch 16\n", "header comments, CR LF (5)");
+
+    /* pf_config_load_text and pf_config_text_is_blank (the text read once, issue 20) */
+    {
+        char text[] = "[train]\nbatch = 16\n";
+        pf_config g;
+        pf_config_defaults(&g);
+        char e[1024] = "";
+        CHECK(pf_config_load_text(&g, "mem.ini", text, strlen(text), e, sizeof e) == 0 && g.batch == 16,
+              "load_text: %s", e);
+        CHECK(pf_config_text_is_blank("", 0) && pf_config_text_is_blank("\xEF\xBB\xBF ; c\n\n# d\r\n", 14) &&
+              !pf_config_text_is_blank("[train]\n", 8) && !pf_config_text_is_blank("x ; c", 5),
+              "text_is_blank");
+    }
 
     /* Missing file: names the file and strerror. */
     pf_config c;

@@ -16,11 +16,20 @@ char *pf_read_text_file(const char *path, const char *what, size_t *len, char *e
         snprintf(err, errlen, "%s: cannot open%s: %s", path, what, strerror(errno));
         return NULL;
     }
+    /* read once, to the end: a pipe or FIFO (`proxflow train <(...)`) cannot be read
+     * again, so every later check works on this buffer */
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {
         n += fread(buf + n, 1, cap - n - 1, f);
         if (n < cap - 1) break;
+        if (cap >= PF_TEXT_FILE_MAX) { /* /dev/urandom, a data file given by mistake */
+            fclose(f);
+            free(buf);
+            snprintf(err, errlen, "%s: larger than %d MiB: not a%s text file", path,
+                     PF_TEXT_FILE_MAX >> 20, *what ? what : " config");
+            return NULL;
+        }
         char *nb = realloc(buf, cap * 2);
         if (!nb) free(buf);
         buf = nb;
@@ -114,6 +123,17 @@ char *pf_ini_read_line(char *str, int num, void *stream)
         (unsigned char)p[2] == 0xBF)
         p += 3, n -= 3; /* a UTF-8 BOM */
     s->cur = p;
+    /* A CR followed by more text on the line: CR-only (classic Mac OS) line endings,
+     * which inih would read as one line, keeping only its first key (or header). */
+    const char *end = p + n;
+    while (end > p && pf_ini_is_space(end[-1])) end--;
+    if (end > p && memchr(p, '\r', (size_t)(end - p))) {
+        pf_ini_error(s, "carriage return (CR) inside the line: CR-only line endings (a classic "
+                        "Mac OS file?) would be read as a single line; proxflow reads lines "
+                        "ending in LF or CR LF: convert the file, e.g. tr '\\r' '\\n' < %s",
+                     s->path);
+        return NULL;
+    }
     const char *q = p;
     while (pf_ini_is_space(*q)) q++;
     if (*q == '[') {
@@ -122,12 +142,20 @@ char *pf_ini_read_line(char *str, int num, void *stream)
          * no keys under it. */
         const char *e = pf_ini_find_chars_or_comment(q + 1, "]");
         if (*e == ']') {
-            char name[64];
+            char name[64], b[80];
             size_t l = (size_t)(e - q - 1);
             if (l >= sizeof name) l = sizeof name - 1;
             memcpy(name, q + 1, l);
             name[l] = '\0';
             if (s->section && s->section(s, name)) return NULL;
+            /* inih drops what follows the ']': "[train] batch = 16" would set nothing */
+            const char *t = e + 1;
+            while (pf_ini_is_space(*t)) t++;
+            if (*t && *t != ';' && *t != '#') {
+                pf_ini_error(s, "[%s]: text after the section header: \"%s\" (put each key = value "
+                                "on its own line below [%s])", name, pf_ini_show(t, b, sizeof b), name);
+                return NULL;
+            }
             snprintf(str, (size_t)num, "[%s]", name);
             return str;
         }

@@ -12,8 +12,11 @@
 
 #include <stddef.h>
 
-/* The whole file as a malloc'd buffer with one spare byte (NUL) after its len bytes;
- * NULL with "PATH: cannot open<what>: reason" (or read / out of memory) in err.
+/* The largest text file read (a config or sweep is a few kB). */
+#define PF_TEXT_FILE_MAX (16 << 20)
+
+/* The whole file, read once (pipes and FIFOs too), as a malloc'd buffer with one spare byte (NUL) after its len bytes;
+ * NULL with "PATH: cannot open<what>: reason" (or read / too large / out of memory) in err.
  * what is "" or a description such as " the sweep file". */
 char *pf_read_text_file(const char *path, const char *what, size_t *len, char *err, size_t errlen);
 

@@ -84,13 +84,18 @@ int pf_config_load(pf_config *c, const char *path, char *err, size_t errlen)
     size_t len = 0;
     char *text = pf_read_text_file(path, "", &len, err, errlen);
     if (!text) return 1;
+    int status = pf_config_load_text(c, path, text, len, err, errlen);
+    free(text);
+    return status;
+}
+
+int pf_config_load_text(pf_config *c, const char *path, char *text, size_t len, char *err,
+                        size_t errlen)
+{
     const char *nul = memchr(text, '\0', len);
-    if (nul) {
-        fail(err, errlen, "%s:%d: not a text file (contains a NUL byte); expected an INI file",
-             path, line_of(text, (size_t)(nul - text)));
-        free(text);
-        return 1;
-    }
+    if (nul)
+        return fail(err, errlen, "%s:%d: not a text file (contains a NUL byte); expected an INI file",
+                    path, line_of(text, (size_t)(nul - text)));
 
     /* Work on a copy so a failed load leaves *c untouched. */
     pf_config tmp = *c;
@@ -110,7 +115,6 @@ int pf_config_load(pf_config *c, const char *path, char *err, size_t errlen)
     x.c = &tmp;
     x.last_key = -1;
     int status = pf_ini_run(&x.src, handle, &x, "[section], key = value or a ; comment");
-    free(text);
     if (!status) *c = tmp;
     return status;
 }
@@ -157,4 +161,18 @@ int pf_config_set(pf_config *c, const char *assignment, char *err, size_t errlen
     free(key);
     free(value);
     return status;
+}
+
+int pf_config_text_is_blank(const char *text, size_t len)
+{
+    int bol = 1, comment = 0;
+    for (size_t i = 0; i < len; i++) {
+        const unsigned char c = (unsigned char)text[i];
+        if (i < 3 && (c == 0xEF || c == 0xBB || c == 0xBF)) continue; /* UTF-8 BOM */
+        if (c == '\n') bol = 1, comment = 0;
+        else if (comment || c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') continue;
+        else if (bol && (c == ';' || c == '#')) comment = 1, bol = 0;
+        else return 0;
+    }
+    return 1;
 }

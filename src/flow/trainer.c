@@ -1,6 +1,7 @@
 /* proxflow: the trainer (SPEC §1.7, §3): its networks, parameters, data views, chunk
  * layout and lanes; the draws every step shares; generation from the reference. */
 #include "flow/flow_impl.h"
+#include "flow/sizes.h"
 #include "proxflow/core/fault.h"
 #include "proxflow/flow/simulate.h"
 #include "proxflow/data/pool_source.h"
@@ -137,6 +138,10 @@ void pf_trainer_init(pf_trainer *tr, const pf_config *cfg)
     if (T > most) T = most;
     if (T < 1) T = 1;
     tr->n_lanes = tr->sim_threads = T;
+    /* sizes from the config before any allocation (src/flow/sizes.c), with bounds that are
+     * the same on every rank (the local rows: at most ceil(K / P) chunks) */
+    pf_check_sizes(cfg, tr->d, T, R, tr->sim_group ? Rs : R,
+                   (long long)((tr->ch.K + P - 1) / P) * tr->ch.max_rows);
     tr->lanes = pf_calloc((size_t)T, sizeof *tr->lanes);
     for (int t = 0; t < T; t++) lane_alloc(tr, &tr->lanes[t], t, R, tr->sim_group ? Rs : R);
 

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +279,40 @@ static int crc_mismatch(hid_t g)
     return rc;
 }
 
+/* The first non-finite value of buf [4n] (p | g | m | v), or -1: a checkpoint whose crc32
+ * matches may still hold a NaN (written so), and would make every sample NaN. */
+static long long first_nonfinite(const pf_real *buf, size_t n4)
+{
+    for (size_t i = 0; i < n4; i++)
+        if (!isfinite(buf[i])) return (long long)i;
+    return -1;
+}
+
+/* HDF5's error stack mentions a failed file lock (flock, EWOULDBLOCK): another program
+ * holds the file open for writing (h5py in mode 'r+' or 'a', HDFView). */
+static herr_t lock_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    if (e->desc && strstr(e->desc, "unable to lock")) *(int *)data = 1; /* not "superblock" */
+    return 0;
+}
+
+/* Open a checkpoint read-only without HDF5 file locking: a ckpt_*.h5 never changes once
+ * renamed, so another reader's or writer's lock must not make it unreadable
+ * (HDF5_USE_FILE_LOCKING, when set, still decides).  *locked: the open failed on a lock. */
+static hid_t open_ro(const char *path, int *locked)
+{
+    *locked = 0;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+#if H5_VERSION_GE(1, 10, 7)
+    if (fapl >= 0) H5Pset_file_locking(fapl, 0, 1);
+#endif
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl >= 0 ? fapl : H5P_DEFAULT);
+    if (f < 0) H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, lock_cb, locked);
+    if (fapl >= 0) H5Pclose(fapl);
+    return f;
+}
+
 /* Read one network into buf (4n, caller's), checking its attributes and shape. */
 static int read_net(hid_t f, const char *path, const char *name, const pf_params *P,
                     pf_real *buf, long long *t, char *err, size_t errlen)
@@ -313,6 +348,16 @@ static int read_net(hid_t f, const char *path, const char *name, const pf_params
             else if (crc_mismatch(g))
                 rc = fail(err, errlen, "%s: /%s/buffer does not match its crc32 checksum: the file is "
                           "corrupt (resume from an earlier checkpoint)", path, name);
+            else {
+                static const char *const part[] = {"parameters", "last gradient",
+                                                   "Adam first moment", "Adam second moment"};
+                const long long i = first_nonfinite(buf, 4 * P->n);
+                if (i >= 0)
+                    rc = fail(err, errlen, "%s: /%s/buffer holds a non-finite value (%g) at index %lld "
+                              "(%s, entry %lld): refusing to load it (resume from an earlier "
+                              "checkpoint, --resume CKPT)", path, name, (double)buf[i], i,
+                              part[(size_t)i / P->n], i % (long long)P->n);
+            }
             if (ty >= 0) H5Tclose(ty);
             if (sp >= 0) H5Sclose(sp);
             H5Dclose(ds);
@@ -336,8 +381,15 @@ int pf_checkpoint_load(pf_trainer *tr, const char *path, char *err, size_t errle
         rc = fail(err, errlen, "%s: cannot read checkpoint: %s", path, strerror(errno));
         goto out;
     }
-    if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
-        rc = fail(err, errlen, "%s: not a readable HDF5 file (truncated, corrupt, or not a checkpoint)", path);
+    int locked = 0;
+    if (H5Fis_hdf5(path) <= 0 || (f = open_ro(path, &locked)) < 0) {
+        if (locked)
+            rc = fail(err, errlen, "%s: locked by another program (HDF5 file locking: it has the file "
+                      "open for writing, e.g. h5py in mode 'r+' or 'a'); the file is not corrupt: "
+                      "close that program, or set HDF5_USE_FILE_LOCKING=FALSE, and resume again", path);
+        else
+            rc = fail(err, errlen, "%s: not a readable HDF5 file (truncated, corrupt, or not a checkpoint)",
+                      path);
         goto out;
     }
     /* every attribute present */
@@ -397,12 +449,14 @@ out:
     return rc;
 }
 
-/* Opens, and complete == 1 with both parameter buffers present. */
+/* Opens, and complete == 1 with both parameter buffers present: 1; a file locked by
+ * another program (not known to be damaged: pf_checkpoint_load then says so): -1. */
 static int is_complete(const char *path)
 {
     if (H5Fis_hdf5(path) <= 0) return 0;
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return 0;
+    int locked;
+    hid_t f = open_ro(path, &locked);
+    if (f < 0) return locked ? -1 : 0;
     long long c = 0;
     int ok = get_i64(f, "complete", &c) == 0 && c == 1 &&
              H5Lexists(f, "potential", H5P_DEFAULT) > 0 &&
@@ -429,7 +483,7 @@ int pf_checkpoint_latest(const char *out_dir, char *path, size_t len)
     for (int k = 0; k < n && !found; k++) {
         char p[PF_PATH_MAX + 32];
         snprintf(p, sizeof p, "%s/ckpt_%08ld.h5", dir, it[k]);
-        if (is_complete(p)) {
+        if (is_complete(p)) { /* 1, or -1: locked; loading it reports that, never skipped */
             if (path && len) snprintf(path, len, "%s", p);
             found = 1;
         } else if (pf_rank() == 0) {

@@ -3,6 +3,7 @@
  * trainer rebuilt from a checkpoint. */
 #include "proxflow/run/setup.h"
 #include "proxflow/io/checkpoint.h"
+#include "run/config_file.h"
 
 #include <cblas.h>
 #include <mpi.h>
@@ -10,34 +11,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Only blanks and comments (an empty file: a failed copy or redirect, most likely). */
-static int config_is_blank(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0; /* pf_config_load reports it */
-    int c, blank = 1, bol = 1, comment = 0;
-    long pos = 0;
-    while (blank && (c = fgetc(f)) != EOF) {
-        if (pos++ < 3 && (c == 0xEF || c == 0xBB || c == 0xBF)) continue; /* UTF-8 BOM */
-        if (c == '\n') bol = 1, comment = 0;
-        else if (comment || c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') continue;
-        else if (bol && (c == ';' || c == '#')) comment = 1, bol = 0;
-        else blank = 0;
-    }
-    fclose(f);
-    return blank;
-}
-
 void pf_setup_config(pf_config *cfg, const char *path, int n_sets, char **sets)
 {
     char err[1024];
     pf_config_defaults(cfg);
-    if (pf_config_load(cfg, path, err, sizeof err)) pf_fail_collective(2, "%s", err);
+    size_t len;
+    char *text = pf_setup_read_config(path, &len); /* once: a pipe or FIFO works too */
     /* docs/RELIABILITY.md: an empty file would silently train the defaults */
-    if (config_is_blank(path))
+    const int blank = pf_config_text_is_blank(text, len);
+    const int bad = pf_config_load_text(cfg, path, text, len, err, sizeof err);
+    free(text);
+    if (bad) pf_fail_collective(2, "%s", err);
+    if (blank)
         pf_fail_collective(2, "%s:1: the config file is empty (no section, no key): refusing to "
-                              "run on the defaults alone; write at least one section and key, e.g. "
-                              "[train] iterations = 1000 (docs/CONFIG.md)", path);
+                              "run on the defaults alone; write at least one section with a key "
+                              "below it, e.g. a line [train] and under it iterations = 1000 "
+                              "(docs/CONFIG.md)", path);
     for (int k = 0; k < n_sets; k++)
         if (pf_config_set(cfg, sets[k], err, sizeof err)) pf_fail_collective(2, "%s", err);
     if (pf_config_validate(cfg, err, sizeof err)) pf_fail_collective(2, "%s: %s", path, err);

@@ -1,8 +1,10 @@
 /* proxflow: a training run (SPEC §1.7, §4): resume or warm start, the iteration loop with
- * its log, trajectory and checkpoint cadence, run.h5, and SIGTERM/SIGUSR1 handled as
- * checkpoint-and-exit at the next iteration boundary. */
+ * its log, trajectory and checkpoint cadence, run.h5, and SIGTERM, SIGUSR1 and SIGINT
+ * handled as checkpoint-and-exit at the next iteration boundary (src/run/signals.c). */
 #include "proxflow/run/train_loop.h"
 #include "proxflow/run/setup.h"
+#include "proxflow/run/resume.h"
+#include "proxflow/run/signals.h"
 #include "proxflow/flow/steps.h"
 #include "proxflow/io/checkpoint.h"
 #include "proxflow/io/dump.h"
@@ -11,20 +13,17 @@
 #include "run/progress.h"
 
 #include <mpi.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-static volatile sig_atomic_t g_stop_signal = 0;
-static void on_signal(int sig) { g_stop_signal = sig; }
-
-/* Any rank signalled -> every rank stops at this iteration boundary. */
+/* Any rank signalled -> every rank stops at this iteration boundary, with the same
+ * bits (so the same message and exit status). */
 static int stop_requested(void)
 {
-    int s = g_stop_signal;
-    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_INT, MPI_MAX, pf_comm());
+    int s = pf_signals_pending();
+    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_INT, MPI_BOR, pf_comm());
     return s;
 }
 
@@ -97,6 +96,7 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
     pf_config cfg = *cfgp; /* a copy: the caller's config stays as it was */
     const char *config_path = opts->label, *resume = opts->resume, *dump = opts->dump;
     opts->finished = 0;
+    pf_signals_install(); /* before the data are read: a signal then waits for iteration 1 */
     const int threads = pf_setup_threads(&cfg);
     const int P = pf_nranks();
     pf_progress prog; /* bar, lines or nothing (PROXFLOW_PROGRESS, [output] progress) */
@@ -133,19 +133,21 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
                             "(docs/CONFIG.md, \"Choosing L, T and lambda\")\n", reach, dist);
     }
 
+    char path[PF_STR + 64];
+    if (resume && pf_resume_resolve(&cfg, resume, !dump, path, sizeof path, prog.quiet))
+        resume = NULL; /* nothing to continue: a fresh start (src/run/resume.c) */
     if (resume) {
-        char path[PF_STR + 64], err[1024];
-        if (!strcmp(resume, "latest")) {
-            if (pf_checkpoint_latest(cfg.out_dir, path, sizeof path))
-                pf_fail_collective(2, "--resume latest: no complete checkpoint in %s/checkpoints",
-                                   cfg.out_dir);
-        } else {
-            snprintf(path, sizeof path, "%s", resume);
-        }
+        char err[1024];
         int bad = pf_checkpoint_load(&tr, path, err, sizeof err);
         if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
         if (bad) pf_fail_collective(2, "%s", err[0] ? err : "cannot load checkpoint");
         if (!dump) lock_and_recheck(&tr, &cfg, resume, run_path, path, sizeof path);
+        if (!dump && pf_resume_check_target(path, tr.iteration, cfg.iterations)) {
+            opts->finished = 1; /* finished before: nothing written, exit 0 */
+            pf_unlock_dir(cfg.out_dir);
+            pf_trainer_free(&tr);
+            return 0;
+        }
         if (!prog.quiet) pf_log("resumed from %s at iteration %ld\n", path, tr.iteration);
     } else if (opts->init_from) {
         warm_start(&tr, opts->init_from, prog.quiet);
@@ -158,8 +160,6 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         return 0;
     }
 
-    signal(SIGTERM, on_signal);
-    signal(SIGUSR1, on_signal);
     pf_run *run = pf_run_open(&tr, cfg.out_dir, threads, resume != NULL);
     char ckpt[PF_STR + 64];
     pf_diag dg;
@@ -168,6 +168,7 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
     double t_log = t_start, spi = 0;
     long it_log = tr.iteration;
     int status = 0;
+    long ckpt_at = -1; /* iteration of the last checkpoint written by this loop */
     if (tr.iteration == 0) {
         pf_diagnostics(&tr, &dg); /* the starting point of every curve */
         dg.wall_s = 0;
@@ -204,18 +205,24 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         if (cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0 && done < cfg.iterations) {
             pf_run_commit(run);
             pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
+            ckpt_at = done;
         }
         int sig = stop_requested();
         if (sig) {
-            pf_run_commit(run);
-            pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
+            if (ckpt_at != done) {
+                pf_run_commit(run);
+                pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
+            }
             pf_progress_break(&prog);
+            char names[64];
+            const int code = pf_signals_exit_status(sig);
             pf_log("proxflow: %s received: checkpoint %s written at iteration %ld; resume with "
-                   "--resume latest\n", sig == SIGTERM ? "SIGTERM" : "SIGUSR1", ckpt, tr.iteration);
+                   "--resume latest%s\n", pf_signals_names(sig, names, sizeof names), ckpt,
+                   tr.iteration, code ? " (exit status 130: interrupted)" : "");
             pf_run_close(run);
             pf_unlock_dir(cfg.out_dir);
             pf_trainer_free(&tr);
-            return 0;
+            return code;
         }
     }
     if (status == 0) {

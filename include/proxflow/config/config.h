@@ -100,6 +100,14 @@ void pf_config_defaults(pf_config *c);
 /* Parse an INI file on top of the current values.  On error: writes a message
  * naming the file, line and key into err (size errlen) and returns non-zero. */
 int pf_config_load(pf_config *c, const char *path, char *err, size_t errlen);
+/* The same on the file's text, already read (once: a pipe or FIFO cannot be read
+ * again): text holds len bytes and a spare byte after them; it is changed in place
+ * (lines NUL-terminated).  path names the file in messages. */
+int pf_config_load_text(pf_config *c, const char *path, char *text, size_t len, char *err,
+                        size_t errlen);
+/* 1 if text holds only blanks and ; or # comments (after a UTF-8 BOM): an empty config,
+ * most likely a failed copy or redirect. */
+int pf_config_text_is_blank(const char *text, size_t len);
 
 /* Apply one "section.key=value" override (from --set); errors name the option. */
 int pf_config_set(pf_config *c, const char *assignment, char *err, size_t errlen);
