@@ -141,13 +141,13 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         int bad = pf_checkpoint_load(&tr, path, err, sizeof err);
         if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
         if (bad) pf_fail_collective(2, "%s", err[0] ? err : "cannot load checkpoint");
-        if (!dump) lock_and_recheck(&tr, &cfg, resume, run_path, path, sizeof path);
+        /* before the lock: a finished or refused resume touches no file of the run */
         if (!dump && pf_resume_check_target(path, tr.iteration, cfg.iterations)) {
             opts->finished = 1; /* finished before: nothing written, exit 0 */
-            pf_unlock_dir(cfg.out_dir);
             pf_trainer_free(&tr);
             return 0;
         }
+        if (!dump) lock_and_recheck(&tr, &cfg, resume, run_path, path, sizeof path);
         if (!prog.quiet) pf_log("resumed from %s at iteration %ld\n", path, tr.iteration);
     } else if (opts->init_from) {
         warm_start(&tr, opts->init_from, prog.quiet);
