@@ -377,3 +377,4 @@ void pf_run_close(pf_run *run)
 
 const char *pf_run_path(const pf_run *run) { return run->path; }
 long pf_run_log_count(const pf_run *run) { return (long)run->n_logged; }
+int64_t pf_run_h5_file(const pf_run *run) { return (int64_t)run->file; }

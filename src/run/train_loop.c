@@ -7,6 +7,9 @@
 #include "proxflow/io/checkpoint.h"
 #include "proxflow/io/dump.h"
 #include "proxflow/io/run_file.h"
+#include "proxflow/io/history.h"
+#include "proxflow/run/quality.h"
+#include "proxflow/run/resume.h"
 #include "run/progress.h"
 
 #include <mpi.h>
@@ -95,15 +98,14 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
                             "(docs/CONFIG.md, \"Choosing L, T and lambda\")\n", reach, dist);
     }
 
+    /* what this session resumed from and what changed since (run.h5 /history) */
+    char from[PF_STR + 64] = "", changes[4096] = "";
+    int model_changed = 0;
     if (resume) {
         char path[PF_STR + 64], err[1024];
-        if (!strcmp(resume, "latest")) {
-            if (pf_checkpoint_latest(cfg.out_dir, path, sizeof path))
-                pf_fail_collective(2, "--resume latest: no complete checkpoint in %s/checkpoints",
-                                   cfg.out_dir);
-        } else {
-            snprintf(path, sizeof path, "%s", resume);
-        }
+        pf_resume_path(cfg.out_dir, resume, path, sizeof path);
+        pf_resume_check(&cfg, path, opts->allow_config_change, changes, sizeof changes, &model_changed);
+        snprintf(from, sizeof from, "%s", path);
         int bad = pf_checkpoint_load(&tr, path, err, sizeof err);
         if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
         if (bad) pf_fail_collective(2, "%s", err[0] ? err : "cannot load checkpoint");
@@ -121,6 +123,8 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
     signal(SIGTERM, on_signal);
     signal(SIGUSR1, on_signal);
     pf_run *run = pf_run_open(&tr, cfg.out_dir, threads, resume != NULL);
+    const int session = pf_history_begin(run, &tr, threads, resume ? from : NULL, changes, model_changed);
+    const long it_start = tr.iteration; /* the summary counts this session only */
     char ckpt[PF_STR + 64];
     pf_diag dg;
     memset(&dg, 0, sizeof dg);
@@ -130,6 +134,7 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
     int status = 0;
     if (tr.iteration == 0) {
         pf_diagnostics(&tr, &dg); /* the starting point of every curve */
+        pf_quality_fill(&tr, &dg, cfg.eval_every > 0);
         dg.wall_s = 0;
         pf_run_log(run, &dg);
         if (cfg.trajectory_every > 0) pf_run_trajectories(run, &tr);
@@ -146,9 +151,11 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         }
         const double now = pf_now();
         const long done = tr.iteration;
-        if (done % cfg.log_every == 0 || done == cfg.iterations) {
+        const int quality = pf_quality_due(&cfg, done); /* such a record is always logged */
+        if (done % cfg.log_every == 0 || done == cfg.iterations || quality) {
             spi = (now - t_log) / (double)(done - it_log);
             pf_diagnostics(&tr, &dg);
+            pf_quality_fill(&tr, &dg, quality);
             dg.wall_s = now - t_start;
             dg.seconds_per_iteration = spi;
             dg.samples_per_second = cfg.batch / spi;
@@ -168,6 +175,7 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
             pf_progress_break(&prog);
             pf_log("proxflow: %s received: checkpoint %s written at iteration %ld; resume with "
                    "--resume latest\n", sig == SIGTERM ? "SIGTERM" : "SIGUSR1", ckpt, tr.iteration);
+            pf_history_end(run, session, tr.iteration, pf_now() - t_start);
             pf_run_close(run);
             pf_trainer_free(&tr);
             return 0;
@@ -179,12 +187,15 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         opts->train_seconds = pf_now() - t_start;
         pf_run_samples(run, &tr);
         const double wall = pf_now() - t_start;
-        pf_log("proxflow: done: %ld iterations in %.1f s (%.4f s/it, %.0f samples/s) on %d rank%s x "
-               "%d thread%s; divergence %.4e, KE %.4e, R_HJ %.3e, R_T %.3e -> %s\n",
-               tr.iteration, wall, spi, spi > 0 ? cfg.batch / spi : 0.0, P, P > 1 ? "s" : "",
-               threads, threads > 1 ? "s" : "", dg.divergence, dg.kinetic, dg.hj_residual,
-               dg.hj_terminal, run_path);
+        char at[64] = ""; /* a resumed session: where it began */
+        if (it_start > 0) snprintf(at, sizeof at, " (iterations %ld..%ld)", it_start, tr.iteration);
+        pf_log("proxflow: done: %ld iterations%s in %.1f s (%.4f s/it, %.0f samples/s) on %d rank%s x "
+               "%d thread%s; divergence %.4e, KE %.4e, R_HJ %.3e, R_T %.3e, sliced W1 %.4g -> %s\n",
+               tr.iteration - it_start, at, wall, spi, spi > 0 ? cfg.batch / spi : 0.0, P,
+               P > 1 ? "s" : "", threads, threads > 1 ? "s" : "", dg.divergence, dg.kinetic,
+               dg.hj_residual, dg.hj_terminal, dg.sliced_w1, run_path);
     }
+    pf_history_end(run, session, tr.iteration, pf_now() - t_start);
     pf_run_close(run);
     pf_trainer_free(&tr);
     return status;
