@@ -19,18 +19,20 @@
 static const char *const USAGE = "proxflow info RUN_OR_CKPT_OR_SAMPLES_OR_CHAIN.h5";
 /* `proxflow info --help` */
 static const char *const HELP =
-    "usage: proxflow info FILE.h5\n"
+    "usage: proxflow info FILE.h5 | RUN_DIR | RUN:latest\n"
     "\n"
     "Prints what FILE.h5 holds (docs/COMMANDS.md): a run (run.h5: attributes, the last\n"
     "record of every diagnostic, datasets, config), a checkpoint, a sample file or a\n"
-    "chain summary (chain.h5).  The file is opened read-only.\n"
+    "chain summary (chain.h5).  The file is opened read-only.  A run directory, or\n"
+    "RUN:latest, means the run's newest complete checkpoint.\n"
     "\n"
     "options:\n"
     "  -h, --help   print this help and exit\n"
     "\n"
     "examples:\n"
     "  proxflow info runs/qs/run.h5\n"
-    "  proxflow info runs/qs/checkpoints/ckpt_00000800.h5\n";
+    "  proxflow info runs/qs/checkpoints/ckpt_00000800.h5\n"
+    "  proxflow info runs/qs:latest\n";
 
 /* ---- reading (never fatal: a bad object prints as "?") ------------------------------ */
 
@@ -403,6 +405,8 @@ int pf_cmd_info(int argc, char **argv)
         path = argv[k];
     }
     if (!path) pf_cli_usage_error("info", USAGE, "no file given");
+    char ck_path[PF_STR + 64]; /* a run directory or RUN:latest: its newest checkpoint */
+    path = pf_cli_checkpoint(path, "info", "info", ck_path, sizeof ck_path);
     char err[PF_STR + 256] = "";
     int rc = 0;
     if (pf_rank() == 0) {
