@@ -136,7 +136,8 @@ const pf_key pf_keys[] = {
     K_INT("output", "checkpoint_every", checkpoint_every, 0, GE, "100",
           "checkpoint every this many iterations (0 = only at the end)"),
     K_INT("output", "trajectory_every", trajectory_every, 0, GE, "0",
-          "write trajectories every this many iterations (0 = never)"),
+          "write trajectories every this many iterations, and at the end of a finished run "
+          "(0 = only at the end)"),
     K_INT("output", "keep", keep, 1, GE, "3", "number of checkpoints kept"),
     K_INT("output", "n_traj", n_traj, 1, GE, "64", "trajectories written each time"),
     K_INT("output", "diag_batch", diag_batch, 1, GE, "256", "size of the fixed diagnostic batch"),

@@ -185,6 +185,8 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
         opts->finished = 1;
         opts->train_seconds = pf_now() - t_start;
+        /* the final flow's trajectories, unless the cadence just wrote them (issue 21) */
+        if (cfg.trajectory_every <= 0 || tr.iteration % cfg.trajectory_every) pf_run_trajectories(run, &tr);
         pf_run_samples(run, &tr);
         const double wall = pf_now() - t_start;
         char at[64] = ""; /* a resumed session: where it began */
