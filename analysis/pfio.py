@@ -119,6 +119,15 @@ def fmt_value(v, digits=4):
 SPARSE_DIAGNOSTICS = ("sliced_w1", "mmd2", "manifold_distance")
 
 
+def final_metric(run, name):
+    """What a table or heat map shows for a run: its final value of a diagnostic; a
+    sparse (quality) metric of a run that blew up is NaN, not the last value recorded
+    before it did."""
+    if name in SPARSE_DIAGNOSTICS and run.status() == "nan":
+        return float("nan")
+    return run.final(name)
+
+
 def _open(path):
     return h5py.File(path, "r")
 
