@@ -46,6 +46,17 @@ for k in ('sliced_w1', 'mmd2', 'manifold_distance'):
     assert np.array_equal(a[k][()], b[k][()], equal_nan=True), (k, a[k][()], b[k][()])
 " "$R/run.h5" "$T/r2/run.h5" && ok "quality records: 1 rank = 2 ranks, bit for bit" || bad "quality records differ between 1 and 2 ranks"
 
+# evaluating does not touch training: the same checkpoint bits without the records
+tiny_ini "$T/noeval.ini"
+run1 train "$T/noeval.ini" --out "$T/noeval" > "$T/a3.log" 2>&1 || { bad "train without eval_every"; cat "$T/a3.log"; }
+$PY -c "
+import h5py, sys, numpy as np
+a, b = (h5py.File(p, 'r') for p in sys.argv[1:])
+for k in ('potential/buffer', 'discriminator/buffer'):
+    assert np.array_equal(a[k][()], b[k][()]), k
+" "$R/checkpoints/ckpt_00000020.h5" "$T/noeval/checkpoints/ckpt_00000020.h5" \
+  && ok "eval_every leaves the training bit-identical" || bad "eval_every changed the training"
+
 # ---- resume: a changed model key is refused, the record untouched ----
 set +e
 run1 train "$T/tiny.ini" --out "$R" --resume latest --set flow.lambda=0.2 --set train.iterations=30 > "$T/b.log" 2>&1
@@ -99,6 +110,11 @@ pd.mark_sessions(ax, [pfio.load_run(sys.argv[2])], ["tab:blue"])
 xs = [(l.get_xdata()[0], l.get_color()) for l in ax.lines]
 assert xs == [(20, "tab:blue"), (30, "red")], xs
 PY
+
+run1 info "$R/run.h5" > "$T/ih.txt" 2>&1 && grep -q "^history: 3 sessions" "$T/ih.txt" \
+  && grep -q "session_0002 *resume iterations 30..35.*MODEL OR OBJECTIVE CHANGED" "$T/ih.txt" \
+  && grep -q "^  flow.lambda: 0.5 -> 0.2" "$T/ih.txt" && ok "info run.h5 lists the sessions and the change" \
+  || { bad "info run.h5 history"; cat "$T/ih.txt"; }
 
 # ---- run directories and RUN:latest where a checkpoint is expected ----
 run1 info "$R:latest" > "$T/i.txt" 2>&1 && grep -q "ckpt_00000035.h5: proxflow checkpoint" "$T/i.txt" \

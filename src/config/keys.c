@@ -146,7 +146,8 @@ const pf_key pf_keys[] = {
           "`proxflow eval --n eval_n` computes them) every this many iterations; they are "
           "always recorded at the last iteration (0 = only there)"),
     K_INT("output", "eval_n", eval_n, 2, GE, "1000",
-          "generated and held-out samples of those quality records (cost: eval_n^2 d for the MMD)"),
+          "generated and held-out samples of those quality records (cost: eval_n^2 d for the MMD; "
+          "a chain's link: at most [chain] pool)"),
     K_ENUM("output", "progress", progress, progress_names, "auto",
            "what train prints while it runs: bar = a progress bar between the log lines, "
            "lines = the log lines only (no control characters), off = only the final "

@@ -23,7 +23,9 @@ void pf_quality_fill(pf_trainer *tr, pf_diag *dg, int due)
 {
     double v[3] = {NAN, NAN, NAN};
     if (due) {
-        const int d = tr->d, n = tr->cfg.eval_n;
+        /* a chain link starts from its stored pool, which has [chain] pool rows */
+        const int d = tr->d, n = tr->cfg.ref_pool[0] && tr->cfg.pool < tr->cfg.eval_n ? tr->cfg.pool
+                                                                                  : tr->cfg.eval_n;
         pf_chunks L; /* eval's layout and stream: the same samples on any rank count */
         pf_gen_layout(&L, n);
         const size_t rows = (size_t)(L.i1 > L.i0 ? L.i1 - L.i0 : 1);

@@ -13,7 +13,8 @@ int pf_quality_due(const pf_config *cfg, long it);
  * current flow (stream 0, the configured steps, exactly those `proxflow eval --n
  * eval_n` draws) against eval_n held-out data samples, with eval's projections and
  * kernel; otherwise NaN (and manifold_distance NaN for a source without a known
- * manifold).  Collective; every rank gets the same values. */
+ * manifold).  A chain link (a reference pool) uses at most its [chain] pool rows.
+ * Collective; every rank gets the same values. */
 void pf_quality_fill(pf_trainer *tr, pf_diag *dg, int due);
 
 #endif
