@@ -192,7 +192,8 @@ class Follower:
 
         # why stop?
         if n_ok and len(self.printed) == n_ok:
-            vals = np.array([v[:n_ok] for v in d.values()])
+            vals = np.array([v[:n_ok] for k, v in d.items()
+                             if k not in pfio.SPARSE_DIAGNOSTICS])  # NaN: not evaluated
             if not np.all(np.isfinite(vals)):
                 self.out(f"stopped: non-finite values at iteration {self.printed[-1]} "
                          f"(status nan)")

@@ -4,7 +4,10 @@ config keys.
 
 Each cell is the mean of the metric's last logged value over the runs sharing the
 (x, y) values (e.g. several seeds), annotated with the value; a cell where some runs
-ended non-finite says how many ('2 nan'), and the mean is over the finite ones.  A cell
+ended non-finite says how many ('2 nan'), and the mean is over the finite ones.  The
+sample-quality metrics (--metric sliced_w1, mmd2, manifold_distance; recorded at the
+end of a run, docs/OUTPUT.md) are their last recorded value; a run that blew up, or
+has not recorded one, counts as 'none'.  A cell
 with no finite value is gray; a cell with no run is blank.  Axis values are sorted
 numerically (text values, e.g. flow.mode, alphabetically)."""
 import argparse
@@ -61,7 +64,7 @@ def main(argv=None):
     ys = sorted({r.config[args.y] for r in runs}, key=pfio.sort_key)
     vals = [[[] for _ in xs] for _ in ys]
     for r in runs:
-        vals[ys.index(r.config[args.y])][xs.index(r.config[args.x])].append(r.final(args.metric))
+        vals[ys.index(r.config[args.y])][xs.index(r.config[args.x])].append(pfio.final_metric(r, args.metric))
 
     mean = np.full((len(ys), len(xs)), np.nan)
     count = np.zeros((len(ys), len(xs)), dtype=int)
@@ -95,6 +98,8 @@ def main(argv=None):
     ax.set_xlabel(args.x)
     ax.set_ylabel(args.y)
     lo, hi = (fin.min(), fin.max()) if fin.size else (0, 1)
+    # a quality metric absent from a run (not recorded yet, or it blew up) is no value
+    missing = "none" if args.metric in pfio.SPARSE_DIAGNOSTICS else "nan"
     for i in range(len(ys)):
         for j in range(len(xs)):
             if count[i, j] == 0:
@@ -109,9 +114,9 @@ def main(argv=None):
                 color = "black" if frac > 0.6 else "white"
             else:
                 color = "black"
-                lines.append("nan")
+                lines.append(missing)
             if bad[i, j] and math.isfinite(mean[i, j]):
-                lines.append(f"{bad[i, j]} nan")
+                lines.append(f"{bad[i, j]} {missing}")
             if count[i, j] > 1:
                 lines.append(f"n={count[i, j]}")
             ax.text(j, i, "\n".join(lines), ha="center", va="center", fontsize=9, color=color)

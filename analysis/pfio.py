@@ -113,6 +113,21 @@ def fmt_value(v, digits=4):
     return f"{v:.{digits}g}"
 
 
+# Diagnostics recorded only at some records (the sample-quality metrics of the last
+# iteration and of every [output] eval_every, docs/OUTPUT.md); NaN elsewhere means "not
+# evaluated there", not a blow-up.
+SPARSE_DIAGNOSTICS = ("sliced_w1", "mmd2", "manifold_distance")
+
+
+def final_metric(run, name):
+    """What a table or heat map shows for a run: its final value of a diagnostic; a
+    sparse (quality) metric of a run that blew up is NaN, not the last value recorded
+    before it did."""
+    if name in SPARSE_DIAGNOSTICS and run.status() == "nan":
+        return float("nan")
+    return run.final(name)
+
+
 def _open(path):
     return h5py.File(path, "r")
 
@@ -138,11 +153,26 @@ class Run:
                 cfg.update({k: text(v) for k, v in f["config"].attrs.items()})
             self.config = cfg
             self.diagnostics = self._read_diagnostics(f)
+            self.history = self._read_history(f)
             self.trajectory_iterations = sorted(
                 int(m.group(1)) for m in (re.fullmatch(r"iter_(\d+)", n)
                                           for n in f.get("trajectories", {}))
                 if m)
             self.has_samples = "samples/generated" in f
+
+    @staticmethod
+    def _read_history(f):
+        """The sessions of /history (docs/OUTPUT.md) in order: dicts of their
+        attributes (text as str); [] for a run written before /history existed."""
+        g = f.get("history")
+        if g is None:
+            return []
+        out = []
+        for name in sorted(g):
+            out.append({k: (text(v) if isinstance(v, (str, bytes, np.bytes_)) else
+                            (int(v) if isinstance(v, (np.integer, int)) else v))
+                        for k, v in g[name].attrs.items()})
+        return out
 
     @staticmethod
     def _read_diagnostics(f):
@@ -211,12 +241,16 @@ class Run:
         return int(v) if isinstance(v, (int, float)) else None
 
     def final(self, name):
-        """The last logged value of a diagnostic (NaN when absent or empty)."""
+        """The last logged value of a diagnostic (NaN when absent or empty); of a
+        sparse one (SPARSE_DIAGNOSTICS) the last value recorded."""
         v = self.diagnostics.get(name)
+        if v is not None and name in SPARSE_DIAGNOSTICS:
+            v = v[np.isfinite(v)]
         return float(v[-1]) if v is not None and len(v) else float("nan")
 
     def any_nonfinite(self):
-        return any(not np.all(np.isfinite(v)) for v in self.diagnostics.values())
+        return any(not np.all(np.isfinite(v)) for k, v in self.diagnostics.items()
+                   if k not in SPARSE_DIAGNOSTICS)
 
     def status(self):
         """'nan' if a diagnostic is non-finite, 'finished' if the last logged iteration
@@ -251,6 +285,7 @@ class Run:
             g = f["samples"]
             return {"generated": g["generated"][()],
                     "reference": g["reference"][()] if "reference" in g else None,
+                    "data": g["data"][()] if "data" in g else None,
                     "iteration": int(g.attrs["iteration"]) if "iteration" in g.attrs else None,
                     "image_shape": self.image_shape}
 
@@ -355,7 +390,7 @@ def load_samples_file(path):
     except OSError as e:
         raise SystemExit(f"error: {path}: {e}")
     with f:
-        s = {"iteration": None, "reference": None}
+        s = {"iteration": None, "reference": None, "data": None}
         if "samples" in f and isinstance(f["samples"], h5py.Dataset):
             s["generated"] = f["samples"][()]
             if "reference" in f and isinstance(f["reference"], h5py.Dataset):
@@ -388,7 +423,53 @@ def load_samples_file(path):
             s["dim"] = s["generated"].shape[1]
         mode = text(f.attrs["mode"]) + " " if "mode" in f.attrs else ""
         s["label"] = mode + os.path.basename(path)
+        if s["data"] is None and "checkpoint" in f.attrs:
+            s["data"] = data_of_checkpoint(text(f.attrs["checkpoint"]), path)
         return s
+
+
+def run_of_checkpoint(ck, near):
+    """RUN/run.h5 of a checkpoint path RUN/checkpoints/ckpt_*.h5 as a file names it
+    (relative to that file's directory or to the working directory); None if absent."""
+    for base in (os.path.dirname(os.path.abspath(near)), os.getcwd()):
+        run_h5 = os.path.join(os.path.dirname(os.path.dirname(os.path.join(base, ck))), RUN_FILE)
+        if os.path.isfile(run_h5):
+            return run_h5
+    return None
+
+
+def data_of_checkpoint(ck, near):
+    """The target data samples (/samples/data) of the run a checkpoint belongs to, or
+    None (a run written before they were stored, or no run.h5 beside it)."""
+    run_h5 = run_of_checkpoint(ck, near)
+    if run_h5 is None:
+        return None
+    try:
+        with _open(run_h5) as g:
+            return g["samples/data"][()] if "samples/data" in g else None
+    except OSError:
+        return None
+
+
+def load_target_data(path):
+    """Target samples for a plot: a run (directory or run.h5: its /samples/data), or
+    FILE.h5:/DATASET, or an HDF5 file with a dataset /data, /heldout or /x."""
+    if os.path.isdir(path) or os.path.basename(path) == RUN_FILE:
+        s = load_run_cli(path).samples()
+        if s is None or s.get("data") is None:
+            raise SystemExit(f"error: {path}: no /samples/data (runs store it since issue 21)")
+        return s["data"]
+    name = None
+    if ":" in path and not os.path.exists(path):
+        path, name = path.rsplit(":", 1)
+    try:
+        with _open(path) as f:
+            for k in ([name] if name else ["data", "heldout", "x"]):
+                if k in f and isinstance(f[k], h5py.Dataset):
+                    return f[k][()]
+    except OSError as e:
+        raise SystemExit(f"error: {path}: {e}")
+    raise SystemExit(f"error: {path}: no dataset {name or '/data, /heldout or /x'}")
 
 
 def guess_image_shape(f, path, d):

@@ -9,7 +9,9 @@ Writes into DIR (default: the chain directory):
   the kinetic energy and the HJ residual;
 - chain_pools.png: the pools of successive links (pool_00 = rho_0 draws, pool_k = the
   output of link k): 2-D scatter for d = 2 (the first two coordinates, said so, for
-  other d), an image grid for image data (run.h5 image_shape of link 1).
+  other d) over the target data drawn lightly (link 1's run.h5 /samples/data, held-out
+  samples; absent in a chain written before issue 21), an image grid for image data
+  (run.h5 image_shape of link 1).
 It prints one line per link as a table too."""
 import argparse
 import math
@@ -56,6 +58,20 @@ def image_shape(d):
             return tuple(int(v) for v in s) if s is not None and int(s[0]) > 0 else None
     except OSError:
         return None
+
+
+def target_data(d):
+    """Held-out target samples the links' run.h5 store (/samples/data), or None."""
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        p = os.path.join(d, name, "run.h5")
+        if name.startswith("link_") and os.path.exists(p):
+            try:
+                with h5py.File(p, "r") as f:
+                    if "samples/data" in f:
+                        return f["samples/data"][()]
+            except OSError:
+                pass
+    return None
 
 
 def grid(rows, shape, n=36):
@@ -116,8 +132,11 @@ def main():
     rows = int(math.ceil(n / cols))
     fig, ax = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
     lim = None
+    data = target_data(a.chain) if shape is None else None
+    if data is not None and data.shape[1] != P[0][1].shape[1]:
+        data = None
     if shape is None:
-        allx = np.concatenate([x[:, :2] for _, x in P])
+        allx = np.concatenate([x[:, :2] for _, x in P] + ([data[:, :2]] if data is not None else []))
         lo, hi = np.percentile(allx, 0.5, axis=0), np.percentile(allx, 99.5, axis=0)
         lim = (lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
     for i, (kk, x) in enumerate(P):
@@ -126,7 +145,11 @@ def main():
             axi.imshow(grid(x, shape), cmap="gray", vmin=0, vmax=1)
             axi.axis("off")
         else:
-            axi.scatter(x[:, 0], x[:, 1], s=1, alpha=0.4)
+            if data is not None:  # lightly, underneath: where the pools should go
+                axi.scatter(data[:, 0], data[:, 1], s=2, alpha=0.25, color="tab:orange",
+                            edgecolors="none", zorder=1, label="target data")
+            axi.scatter(x[:, 0], x[:, 1], s=1, alpha=0.4, color="tab:blue", zorder=2,
+                        label="pool")
             axi.set_xlim(lim[0][0], lim[1][0])
             axi.set_ylim(lim[0][1], lim[1][1])
             axi.set_aspect("equal")
@@ -134,6 +157,9 @@ def main():
     for j in range(n, rows * cols):
         ax[j // cols][j % cols].axis("off")
     note = "" if shape is not None or P[0][1].shape[1] == 2 else " (first two coordinates)"
+    if data is not None:
+        note += f"; orange: {len(data)} target data samples"
+        ax[0][0].legend(loc="upper right", fontsize=7, markerscale=4, framealpha=0.7)
     fig.suptitle(f"pools of successive links{note}")
     # tight_layout leaves no room for the suptitle on a one-row figure: reserve it
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))

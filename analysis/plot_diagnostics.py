@@ -2,7 +2,10 @@
 """Diagnostic curves of several proxflow runs on shared axes (the paper's figure 2).
 
 One subplot per metric, x = iteration (or wall-clock seconds), one line per run.
-NaN entries are skipped, so a run that blew up simply stops.  Runs are read from
+NaN entries are skipped, so a run that blew up simply stops (the sample-quality
+metrics sliced_w1, mmd2, manifold_distance are drawn where they were recorded).
+Where a run was resumed (run.h5 /history) a dashed vertical line is drawn, a red
+dash-dotted one where the resume changed a model or objective key.  Runs are read from
 run.h5 with h5py only, also while they train."""
 import argparse
 import math
@@ -36,6 +39,9 @@ TITLES = {
     "penalty": "Lipschitz penalty",
     "nu": r"shift $\nu$",
     "wall_s": "wall-clock seconds",
+    "sliced_w1": "sliced W1 to held-out data",
+    "mmd2": "MMD$^2$ to held-out data",
+    "manifold_distance": "mean distance to the manifold",
 }
 
 
@@ -51,6 +57,22 @@ def parse_list(values):
     for v in values or []:
         out.extend(x.strip() for x in v.split(",") if x.strip())
     return out
+
+
+def mark_sessions(ax, runs, colors):
+    """Vertical lines where a run was resumed (/history, docs/OUTPUT.md): dashed, and
+    red dash-dotted where the resume changed a model or objective key."""
+    for j, r in enumerate(runs):
+        for h in r.history:
+            if h.get("kind") != "resume":
+                continue
+            x0 = h.get("start_iteration", 0)
+            if h.get("model_changed"):
+                ax.axvline(x0, color="red", ls="-.", lw=1.2, alpha=0.8,
+                           label="resumed, config changed")
+            else:
+                ax.axvline(x0, color=colors[j % len(colors)], ls="--", lw=0.9, alpha=0.6,
+                           label="resumed")
 
 
 def main(argv=None):
@@ -114,9 +136,13 @@ def main(argv=None):
             style = "-" if len(runs) <= len(colors) else ["-", "--", ":", "-."][(j // len(colors)) % 4]
             ax.plot(x[ok], y[ok], style, color=colors[j % len(colors)], lw=1.5,
                     marker="o" if ok.sum() <= 30 else None, ms=3, label=lab)
-            if not np.isfinite(y[-1]):  # the curve stops: mark where the run blew up
+            if m not in pfio.SPARSE_DIAGNOSTICS and not np.isfinite(y[-1]):
+                # the curve stops: mark where the run blew up (a sparse metric's NaN
+                # only means "not evaluated there")
                 k = np.flatnonzero(ok)[-1]
                 ax.plot(x[k], y[k], "x", color=colors[j % len(colors)], ms=9, mew=2)
+        if args.xname == "iteration":
+            mark_sessions(ax, runs, colors)
         if args.logy and any_data and all_pos:
             ax.set_yscale("log")
         if not any_data:
@@ -135,6 +161,10 @@ def main(argv=None):
             h, lb = ax.get_legend_handles_labels()
             if len(lb) > len(labs):
                 handles, labs = h, lb
+    seen = {}  # one legend entry per label (a run resumed twice has two lines)
+    for h, lb in zip(handles, labs):
+        seen.setdefault(lb, h)
+    handles, labs = list(seen.values()), list(seen.keys())
     ncol = max(1, min(len(labs), 4 if max((len(lb) for lb in labs), default=0) <= 18 else 3,
                       ncols * 2))
     nleg = math.ceil(len(labs) / ncol) if labs else 0

@@ -2,7 +2,8 @@
 """Generated samples of a proxflow run (or of a file written by `proxflow sample`).
 
 - d = 2: scatter of /samples/generated beside /samples/reference (their starting
-  points x^0), on the same axes limits;
+  points x^0), on the same axes limits, with the target data (a run's /samples/data:
+  held-out samples) drawn lightly under both;
 - d > 2: the same with the first two coordinates, and a note saying so;
 - image data (root attribute image_shape = [H, W, C] with H > 0): a grid of images
   (8 x 8 by default), generated beside reference, gray colormap for C = 1.
@@ -59,6 +60,11 @@ def main(argv=None):
     ap.add_argument("--image-shape", metavar="H,W,C",
                     help="draw the rows as H x W x C images (default: the file's "
                          "image_shape attribute; 0,0,0 draws a scatter)")
+    ap.add_argument("--data", metavar="RUN_or_FILE.h5[:/DATASET]",
+                    help="target data drawn under a scatter (default: the run's "
+                         "/samples/data; for a proxflow sample file, that of the run of its "
+                         "checkpoint)")
+    ap.add_argument("--no-data", action="store_true", help="do not draw the target data")
     args = ap.parse_args(argv)
 
     s = pfio.load_samples_file(args.source)
@@ -82,6 +88,14 @@ def main(argv=None):
     it = f" at iteration {s['iteration']}" if s.get("iteration") is not None else ""
     panels = [("generated", gen)] + ([("reference (starting points $x^0$)", ref)]
                                      if ref is not None else [])
+    data = None if args.no_data else (
+        pfio.load_target_data(args.data) if args.data else s.get("data"))
+    if data is not None:
+        data = np.asarray(data, dtype=np.float64).reshape(len(data), -1)
+        if data.shape[1] != d:
+            print(f"note: the target data have d = {data.shape[1]}, the samples {d}; "
+                  "not drawn", file=sys.stderr)
+            data = None
 
     if shape is not None and int(np.prod(shape)) != d:
         print(f"note: image shape {shape} does not match d = {d}; drawing a scatter",
@@ -118,7 +132,7 @@ def main(argv=None):
         dims = pfio.plot_dims(ap, args.dims, d)
         rng = np.random.default_rng(0)
         fin = np.concatenate([p[:, dims][np.all(np.isfinite(p[:, dims]), axis=1)]
-                              for _, p in panels])
+                              for p in [p for _, p in panels] + ([data] if data is not None else [])])
         lo, hi = (fin.min(axis=0), fin.max(axis=0)) if fin.size else (np.zeros(2), np.ones(2))
         span = np.maximum(hi - lo, 1e-9)
         lo, hi = lo - 0.05 * span, hi + 0.05 * span
@@ -128,13 +142,22 @@ def main(argv=None):
             if p.shape[0] > args.max_points:
                 p = p[rng.choice(p.shape[0], args.max_points, replace=False)]
             if d == 1:
+                if data is not None:
+                    ax.hist(data[:, 0][np.isfinite(data[:, 0])], bins=50, color="tab:orange",
+                            alpha=0.3, label="target data")
                 ax.hist(p[:, 0][np.isfinite(p[:, 0])], bins=50, color=colors[k], alpha=0.8)
                 ax.set_xlim(lo[0], hi[0])
                 ax.set_xlabel("x")
                 ax.set_ylabel("count")
             else:
+                if data is not None:  # lightly, underneath: where the samples should be
+                    ax.scatter(data[:, dims[0]], data[:, dims[1]], s=5, alpha=0.25,
+                               color="tab:orange", edgecolors="none", zorder=1,
+                               label=f"target data (n = {len(data)})")
                 ax.scatter(p[:, dims[0]], p[:, dims[1]], s=6, alpha=0.6, color=colors[k],
-                           edgecolors="none")
+                           edgecolors="none", zorder=2, label=name.split(" ")[0])
+                if data is not None:
+                    ax.legend(loc="upper right", fontsize=8, markerscale=2, framealpha=0.7)
                 ax.set_xlim(lo[0], hi[0])
                 ax.set_ylim(lo[1], hi[1])
                 ax.set_aspect("equal", adjustable="box")

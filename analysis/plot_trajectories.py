@@ -122,8 +122,11 @@ def main(argv=None):
 
     fin = st[np.isfinite(st)]
     if fin.size:
-        axh.hist(fin, bins=np.linspace(min(0.0, fin.min()), 1.0 + 1e-9, 31),
-                 color="tab:green", alpha=0.85)
+        # the range of the values themselves: a trained flow's are all near 1, where a
+        # fixed [0, 1] would squeeze them into one bin (issue 21)
+        lo, hi = float(fin.min()), float(fin.max())
+        pad = max(1e-6, 0.02 * (hi - lo))
+        axh.hist(fin, bins=np.linspace(lo - pad, hi + pad, 31), color="tab:green", alpha=0.85)
         axh.axvline(np.median(fin), color="k", ls="--", lw=1,
                     label=f"median {np.median(fin):.3f}")
         axh.legend(loc="upper left", fontsize=9)

@@ -2,15 +2,20 @@
 """One row per proxflow run under SWEEP_DIR (recursively): the swept parameters and the
 final metrics, printed as an aligned table and written as CSV.
 
-Columns: run (its directory relative to SWEEP_DIR), the parameters (default: the
-config keys whose values differ between the runs, output.dir excepted), the last
-logged iteration, the last logged divergence, kinetic, hj_residual, hj_terminal and
-lipschitz_max, seconds_per_iteration (the median over the logged intervals, which is
-steadier than the last one), and the status:
+Columns: # (the row number, 0, 1, ...: with --sort the rank), run (its directory
+relative to SWEEP_DIR), the parameters (default: the config keys whose values differ
+between the runs, output.dir excepted), the last logged iteration, the last logged
+divergence, kinetic, hj_residual, hj_terminal and lipschitz_max, the sample quality
+sliced_w1 and mmd2 (recorded at the end of a run, docs/OUTPUT.md; empty for a run
+without a record), seconds_per_iteration (the median over the logged intervals, which
+is steadier than the last one), and the status:
 
   finished  the last logged iteration is train.iterations
   nan       some diagnostic is NaN or Inf (the run blew up)
-  partial   otherwise (still training, stopped, or waiting to be resumed)"""
+  partial   otherwise (still training, stopped, or waiting to be resumed)
+
+--sort METRIC orders the rows by a metric column, best (smallest) first, runs without
+a finite value last: `--sort sliced_w1` ranks a sweep by sample quality."""
 import argparse
 import csv
 import os
@@ -22,7 +27,8 @@ import pfio  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-METRICS = ["divergence", "kinetic", "hj_residual", "hj_terminal", "lipschitz_max"]
+METRICS = ["divergence", "kinetic", "hj_residual", "hj_terminal", "lipschitz_max",
+           "sliced_w1", "mmd2"]
 
 
 def seconds_per_iteration(run):
@@ -34,7 +40,7 @@ def seconds_per_iteration(run):
     return float(np.median(spi[ok])) if ok.any() else float("nan")
 
 
-def build_rows(root, params=None, metrics=METRICS):
+def build_rows(root, params=None, metrics=METRICS, sort=None):
     """-> (columns, rows): rows are dicts of raw values (str / int / float)."""
     runs = pfio.find_runs(root)
     if params is None:
@@ -47,12 +53,17 @@ def build_rows(root, params=None, metrics=METRICS):
             row[p] = r.config.get(p, "")
         row["iteration"] = r.last_iteration if r.last_iteration is not None else ""
         for m in metrics:
-            row[m] = r.final(m)
+            row[m] = pfio.final_metric(r, m)
         row["seconds_per_iteration"] = seconds_per_iteration(r)
         row["status"] = r.status()
         rows.append(row)
     rows.sort(key=lambda row: [pfio.sort_key(row[p]) for p in params] + [row["run"]])
-    columns = ["run"] + list(params) + ["iteration"] + list(metrics) + \
+    if sort:  # stable: ties keep the parameter order
+        rows.sort(key=lambda row: (not np.isfinite(row[sort]),
+                                   row[sort] if np.isfinite(row[sort]) else 0.0))
+    for k, row in enumerate(rows):
+        row["#"] = k
+    columns = ["#", "run"] + list(params) + ["iteration"] + list(metrics) + \
         ["seconds_per_iteration", "status"]
     return columns, rows
 
@@ -104,13 +115,18 @@ def main(argv=None):
                          "differ between the runs)")
     ap.add_argument("--metrics", default=",".join(METRICS),
                     help=f"final-value columns (default: {','.join(METRICS)})")
+    ap.add_argument("--sort", metavar="METRIC",
+                    help="order the rows by this metric column, smallest first (e.g. "
+                         "sliced_w1: rank by sample quality); default: by the parameters")
     args = ap.parse_args(argv)
 
     if not os.path.isdir(args.sweep):
         sys.exit(f"error: {args.sweep}: not a directory")
     params = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    columns, rows = build_rows(args.sweep, params, metrics)
+    if args.sort and args.sort not in metrics:
+        metrics.append(args.sort)
+    columns, rows = build_rows(args.sweep, params, metrics, args.sort)
     if not rows:
         sys.exit(f"error: {args.sweep}: no run.h5 in it or below it")
     print_table(columns, rows)

@@ -133,8 +133,10 @@ with tempfile.TemporaryDirectory(prefix="pf_check_help_") as tmp:
             check(f"{cmd}: docs/COMMANDS.md names the parser's options, no other",
                   d == p, f"missing {sorted(p - d)}, extra {sorted(d - p)}")
     # the parsers are not empty (a broken extraction would make the checks above vacuous)
-    check("the parsers' options were found (train has --set, --out, --resume, --dump-state)",
-          parser_options("train") == {"--set", "--out", "--resume", "--dump-state"},
+    check("the parsers' options were found (train has --set, --out, --resume, --dump-state, "
+          "--allow-config-change)",
+          parser_options("train") == {"--set", "--out", "--resume", "--dump-state",
+                                      "--allow-config-change"},
           sorted(parser_options("train")))
 
     rc, out, err = run(["--help"], 1, tmp)

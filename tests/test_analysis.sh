@@ -129,7 +129,18 @@ done
 $(cat "$OUT/table.csv")"
 echo "ok: table.csv has 4 rows with flow.mode and flow.lambda"
 "$PY" "$ANA/sweep_table.py" "$SWEEP" --params flow.lambda --csv "$OUT/table2.csv" >/dev/null
-[[ $(head -1 "$OUT/table2.csv") == run,flow.lambda,iteration,* ]] || fail "--params ignored"
+[[ $(head -1 "$OUT/table2.csv") == "#,run,flow.lambda,iteration,"* ]] || fail "--params ignored"
+# issue 21: the # column, the quality columns, --sort sliced_w1 ranks by quality
+"$PY" "$ANA/sweep_table.py" "$SWEEP" --sort sliced_w1 --csv "$OUT/table3.csv" > "$OUT/table3.txt"
+"$PY" - "$OUT/table3.csv" <<'EOF' || fail "sweep_table.py --sort sliced_w1: $(cat "$OUT/table3.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+sw = [float(r["sliced_w1"]) for r in rows]
+assert [r["#"] for r in rows] == ["0", "1", "2", "3"], rows
+assert sw == sorted(sw) and all(v > 0 for v in sw), sw
+assert all(float(r["mmd2"]) >= 0 for r in rows) and all(r["status"] == "finished" for r in rows)
+EOF
+echo "ok: sweep_table.py # column, sliced_w1 and mmd2, --sort sliced_w1"
 
 # ---- heatmap ----
 "$PY" "$ANA/heatmap.py" "$SWEEP" --x flow.lambda --y flow.mode --metric hj_residual \
@@ -138,5 +149,74 @@ check_png "$OUT/heat.png"
 "$PY" "$ANA/heatmap.py" "$SWEEP" --x flow.lambda --y flow.mode --metric kinetic --log \
     --out "$OUT/heat_ke.png"
 check_png "$OUT/heat_ke.png"
+"$PY" "$ANA/heatmap.py" "$SWEEP" --x flow.lambda --y flow.mode --metric sliced_w1 \
+    --out "$OUT/heat_sw1.png" > /dev/null || fail "heatmap.py --metric sliced_w1"
+check_png "$OUT/heat_sw1.png"
+
+# ---- issue 21: the plots' fixes ----
+# target data under the samples: a run's /samples/data, a sample file's through its checkpoint
+for k in 2 4 8; do
+    "$BIN" sample --checkpoint "$RUN" --n 50 --steps $k --out "$T/s$k.h5" > /dev/null 2>&1 || fail "sample --steps $k"
+done
+"$PY" - "$ANA" "$RUN" "$T/s8.h5" <<'EOF' || fail "plot_samples.py: target data"
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np, matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pfio, plot_samples
+run = pfio.load_samples_file(sys.argv[2]); smp = pfio.load_samples_file(sys.argv[3])
+assert run["data"] is not None and run["data"].shape == (128, 2), run["data"]
+assert smp["data"] is not None and np.array_equal(smp["data"], run["data"])
+drawn = []
+orig = plt.Axes.scatter
+def spy(self, x, y, *a, **k):
+    drawn.append(k.get("label", ""))
+    return orig(self, x, y, *a, **k)
+plt.Axes.scatter = spy
+plot_samples.main([sys.argv[2], "--out", sys.argv[2] + "/s.png"])
+assert sum(str(l).startswith("target data") for l in drawn) == 2, drawn   # under both panels
+drawn.clear()
+plot_samples.main([sys.argv[2], "--no-data", "--out", sys.argv[2] + "/s.png"])
+assert not any(str(l).startswith("target data") for l in drawn), drawn
+EOF
+echo "ok: plot_samples.py draws the target data (run and sample file)"
+# discretisation.py: every file against the finest (8 steps), whatever the order
+"$PY" "$ANA/discretisation.py" "$T/s4.h5" "$T/s8.h5" "$T/s2.h5" --json "$T/disc.json" \
+    --out "$OUT/disc.png" > /dev/null || fail "discretisation.py"
+"$PY" - "$T/disc.json" <<'EOF' || fail "discretisation.py compares with the finest: $(cat "$T/disc.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["reference"].endswith("s8.h5"), j["reference"]
+m = {f["steps"]: f["mean_abs_diff"] for f in j["files"]}
+assert m[8] == 0 and 0 < m[4] < m[2], m
+EOF
+check_png "$OUT/disc.png"
+# the straightness histogram spans the values, not a fixed [0, 1]
+"$PY" - "$ANA" "$RUN" "$OUT/traj_hist.png" <<'EOF' || fail "plot_trajectories.py histogram range"
+import sys
+sys.path.insert(0, sys.argv[1])
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np, plot_trajectories
+seen = []
+orig = plt.Axes.hist
+def spy(self, x, *a, **k):
+    seen.append((float(np.min(x)), float(np.max(x)), np.asarray(k["bins"])))
+    return orig(self, x, *a, **k)
+plt.Axes.hist = spy
+plot_trajectories.main([sys.argv[2], "--out", sys.argv[3]])
+lo, hi, bins = seen[0]
+pad = max(1e-6, 0.02 * (hi - lo))
+assert abs(bins[0] - (lo - pad)) < 1e-12 and abs(bins[-1] - (hi + pad)) < 1e-12, (lo, hi, bins)
+EOF
+echo "ok: plot_trajectories.py histogram over the values' range"
+# the README names every script
+for s in "$ANA"/*.py; do
+    b=$(basename "$s")
+    grep -qF "\`$b\`" "$ANA/README.md" || fail "analysis/README.md does not name $b"
+done
+echo "ok: analysis/README.md names every script"
 
 echo "test_analysis: all checks passed"

@@ -241,13 +241,13 @@ static void test_full_and_roundtrip(void)
     CHECK(ini2 && !strcmp(ini, ini2), "round trip text differs");
     free(ini2);
 
-    /* visit: every key, same text as to_ini */
+    /* visit: every key, same text as to_ini (58: [output] eval_every and eval_n, issue 21) */
     visit_state vs = {ini, 0, 0};
     pf_config_visit(&c, visit_cb, &vs);
     int lines = 0;
     for (const char *q = ini; *q; q++) lines += *q == '\n';
     CHECK(vs.bad == 0, "visit text not in to_ini (%d)", vs.bad);
-    CHECK(vs.n == 56 && lines == vs.n + 8 + 7 + 1, "visit saw %d keys, to_ini has %d lines", vs.n, lines);
+    CHECK(vs.n == 58 && lines == vs.n + 8 + 7 + 1, "visit saw %d keys, to_ini has %d lines", vs.n, lines);
     CHECK(vs.n <= PF_CONFIG_MAX_KEYS, "key capacity");
     free(ini);
 

@@ -102,7 +102,7 @@ for np in "${RANKS[@]}"; do
     rc=$?
     case " ${args[*]} " in *" --resume "*) resumes=$((resumes + 1)) ;; esac
     if [ $rc -eq 0 ]; then
-      grep -q "proxflow: done: $ITERS iterations" "$log" && done_=1
+      grep -Eq "proxflow: done: ($ITERS iterations|[0-9]+ iterations \(iterations [0-9]+\.\.$ITERS\))" "$log" && done_=1
       [ "$kind" = none ] || echo "     ($fault did not fire before the end)"
     elif [ $rc -eq 137 ] || grep -q "signal 9" "$log"; then
       kills=$((kills + 1))

@@ -172,7 +172,10 @@ printf '\125\125\125' | dd of=corrupt.h5 bs=1 seek="$off" conv=notrunc 2> /dev/n
 case_ K02-corrupt-parameters 2 "corrupt.h5|/discriminator/buffer|crc32|corrupt" fresh train tiny.ini --resume corrupt.h5
 cp $CK badmeta.h5; printf 'XXXXXXXX' | dd of=badmeta.h5 bs=1 seek=0 conv=notrunc 2> /dev/null
 case_ K03-corrupt-superblock 2 "badmeta.h5|not a readable HDF5 file" fresh train tiny.ini --resume badmeta.h5
-case_ K04-incompatible-shapes 2 "ckpt_00000010.h5|potential has 385 parameters|different widths" fresh train tiny.ini --resume $CK --set potential.widths=8,8
+# issue 21: a changed model key is refused before the loader looks; with
+# --allow-config-change the loader's own shape check speaks
+case_ K04-incompatible-shapes 2 "ckpt_00000010.h5|potential has 385 parameters|different widths" fresh train tiny.ini --resume $CK --set potential.widths=8,8 --allow-config-change
+case_ K04b-changed-model-key 2 "ckpt_00000010.h5|potential.widths: 16,16 -> 8,8|--allow-config-change" fresh train tiny.ini --resume $CK --set potential.widths=8,8
 $PY - $CK other_prec.h5 <<'EOF'
 import sys, shutil, h5py, numpy as np
 shutil.copy(sys.argv[1], sys.argv[2])
@@ -185,7 +188,7 @@ with h5py.File(sys.argv[2], "r+") as f:
     f.attrs["precision"] = other
 EOF
 case_ K05-other-precision 2 "other_prec.h5|precision, this build is" fresh train tiny.ini --resume other_prec.h5
-case_ K06-other-data-dimension 2 "ckpt_00000010.h5|data dimension 4, this config 5" fresh train tiny.ini --resume $CK --set data.dim=5
+case_ K06-other-data-dimension 2 "ckpt_00000010.h5|data dimension 4, this config 5" fresh train tiny.ini --resume $CK --set data.dim=5 --allow-config-change
 $PY - $CK incomplete.h5 <<'EOF'
 import sys, shutil, h5py
 shutil.copy(sys.argv[1], sys.argv[2])
@@ -257,11 +260,13 @@ EOF
   fi
 }
 fault_then_resume O04-disk-full-checkpoint "checkpoint_io#4:fail" "R/checkpoints/.ckpt_00000010.h5.tmp|No space left on device"
-fault_then_resume O05-disk-full-run-h5 "output_io#36:fail" "R/run.h5|No space left on device"
+# the 42nd output write: the 3rd dataset of the iteration-10 record (19 per record, and
+# the trajectories of iteration 0)
+fault_then_resume O05-disk-full-run-h5 "output_io#42:fail" "R/run.h5|No space left on device"
 # a real write failure: the file-size limit (ulimit -f, EFBIG), set for the rank only
 # (Open MPI's own start-up files need more); the limit cuts run.h5 as it grows
 rm -rf R
-timeout -k 10 60 mpirun -n 1 --oversubscribe bash -c "trap '' XFSZ; ulimit -f 100; exec '$BIN' train tiny.ini --out R --set train.iterations=200" > out.log 2>&1
+timeout -k 10 60 mpirun -n 1 --oversubscribe bash -c "trap '' XFSZ; ulimit -f 124; exec '$BIN' train tiny.ini --out R --set train.iterations=200" > out.log 2>&1
 rc=$?
 if check_run O06-real-write-failure-file-size-limit 1 "HDF5 error on R/run.h5|failed"; then
   run train tiny.ini --out R --set train.iterations=200 --resume latest

@@ -27,12 +27,12 @@
 
 static const char *const USAGE =
     "proxflow eval --checkpoint CKPT [--n N] [--data SPEC] [--steps Nt] [--seed S] [--json FILE] "
-    "[--sinkhorn-blur B] [--sinkhorn-scaling R] [--plane] [--floor] [--points FILE.h5]";
+    "[--sinkhorn-blur B] [--sinkhorn-scaling R] [--plane] [--floor] [--points FILE.h5] [--set data.KEY=VALUE ...]";
 /* `proxflow eval --help`: every option the parser below accepts, one line each. */
 static const char *const HELP =
     "usage: proxflow eval --checkpoint CKPT [--n N] [--data SPEC] [--steps Nt] [--seed S] [--json FILE]\n"
     "                     [--sinkhorn-blur B] [--sinkhorn-scaling R] [--plane] [--floor]\n"
-    "                     [--points FILE.h5]\n"
+    "                     [--points FILE.h5] [--set data.KEY=VALUE ...]\n"
     "\n"
     "Compares N samples of a checkpoint's flow with N held-out data samples (SPEC 6.3,\n"
     "docs/COMMANDS.md): sliced W1, MMD, Sinkhorn divergence, manifold distance,\n"
@@ -40,7 +40,8 @@ static const char *const HELP =
     "Rank 0 prints one `name value` line per metric on stdout.\n"
     "\n"
     "options:\n"
-    "  --checkpoint CKPT     the checkpoint whose flow is evaluated (required)\n"
+    "  --checkpoint CKPT     the checkpoint whose flow is evaluated (required): a checkpoint file,\n"
+    "                        a run directory (its newest complete checkpoint) or RUN:latest\n"
     "  --n N                 samples generated and held-out samples compared (default 2000)\n"
     "  --data SPEC           held-out data from SPEC instead of the checkpoint's [data] source\n"
     "  --steps Nt            Euler steps (default: the checkpoint's [flow] steps)\n"
@@ -51,6 +52,8 @@ static const char *const HELP =
     "  --plane               score in the 2-D plane of an embedded 2-D set (as the paper's notebook)\n"
     "  --floor               also the scores of held-out data against more data (the sampling floor)\n"
     "  --points FILE.h5      write the compared point sets to FILE.h5 (scatter plots)\n"
+    "  --set data.KEY=VALUE  change a [data] key of the checkpoint's config (repeatable; e.g. the\n"
+    "                        data path, relative to where training ran: --set data.source=PATH)\n"
     "  -h, --help            print this help and exit\n"
     "\n"
     "example:\n"
@@ -60,35 +63,6 @@ static const char *const HELP =
 #define PF_EVAL_MAX_METRICS 24
 
 typedef struct { const char *name; double v; } metric;
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median heuristic on the held-out sample alone (at most 1000 evenly strided points),
- * so the trained and the reference samples are measured with the same kernel. */
-static double median_distance(const pf_real *Y, int m, int d)
-{
-    int p = m > 1000 ? 1000 : m;
-    if (p < 2) return 1.0;
-    size_t np = (size_t)p * (p - 1) / 2, q = 0;
-    double *dist = pf_malloc(np * sizeof *dist);
-    for (int i = 0; i < p; i++) {
-        const pf_real *x = Y + (size_t)((long)i * m / p) * d;
-        for (int k = i + 1; k < p; k++) {
-            const pf_real *y = Y + (size_t)((long)k * m / p) * d;
-            double s = 0;
-            for (int r = 0; r < d; r++) s += ((double)x[r] - y[r]) * ((double)x[r] - y[r]);
-            dist[q++] = sqrt(s);
-        }
-    }
-    qsort(dist, np, sizeof *dist, cmp_double);
-    double med = np % 2 ? dist[np / 2] : 0.5 * (dist[np / 2 - 1] + dist[np / 2]);
-    free(dist);
-    return med > 0 ? med : 1.0;
-}
 
 /* Mean distance to the source's known manifold; NAN when it has none. */
 static double manifold_mean(const pf_data *D, const pf_real *X, int n, int d)
@@ -207,11 +181,20 @@ int pf_cmd_eval(int argc, char **argv)
     int plane = 0, floor_ = 0;
     long long N = 2000, nt_opt = 0, seed = 0;
     double sk_blur = 0.05, sk_scaling = 0.5; /* geomloss's SamplesLoss defaults */
+    char **sets = pf_malloc(sizeof(char *) * (size_t)(argc + 1));
+    int n_sets = 0, dim_set = 0;
     for (int k = 0; k < argc; k++) {
         if ((v = pf_cli_option(argc, argv, &k, "--checkpoint", "eval", USAGE))) ckpt = v;
         else if ((v = pf_cli_option(argc, argv, &k, "--data", "eval", USAGE))) data = v;
         else if ((v = pf_cli_option(argc, argv, &k, "--json", "eval", USAGE))) json = v;
         else if ((v = pf_cli_option(argc, argv, &k, "--points", "eval", USAGE))) points = v;
+        else if ((v = pf_cli_option(argc, argv, &k, "--set", "eval", USAGE))) {
+            /* the flow is the checkpoint's: only where its data come from may change */
+            if (strncmp(v, "data.", 5))
+                pf_cli_usage_error("eval", USAGE, "--set %s: eval changes only [data] keys (data.KEY=VALUE)", v);
+            dim_set |= !strncmp(v, "data.dim=", 9);
+            sets[n_sets++] = (char *)v;
+        }
         else if (!strcmp(argv[k], "--plane")) plane = 1;
         else if (!strcmp(argv[k], "--floor")) floor_ = 1;
         else if ((v = pf_cli_option(argc, argv, &k, "--n", "eval", USAGE)))
@@ -228,12 +211,15 @@ int pf_cmd_eval(int argc, char **argv)
         else pf_cli_usage_error("eval", USAGE, "unexpected argument %s", argv[k]);
     }
     if (!ckpt) pf_cli_usage_error("eval", USAGE, "--checkpoint is required");
+    char ck_path[PF_STR + 64]; /* a run directory or RUN:latest: its newest checkpoint */
+    ckpt = pf_cli_checkpoint(ckpt, "--checkpoint", "eval", ck_path, sizeof ck_path);
     if (data && (!*data || strlen(data) >= PF_STR))
         pf_cli_usage_error("eval", USAGE, "--data must be a non-empty source of < %d characters", PF_STR);
     eval_guard(ckpt, data, json, points); /* issue 20: no output over an input or a run's files */
 
     pf_trainer tr;
-    const int threads = pf_setup_trainer_from_checkpoint(&tr, "eval", ckpt);
+    const int threads = pf_cli_trainer_from_checkpoint(&tr, "eval", ckpt, n_sets, sets);
+    free(sets);
     const int d = tr.d, nt = nt_opt > 0 ? (int)nt_opt : tr.cfg.steps, n = (int)N;
     if ((long long)n * d > INT_MAX) pf_cli_usage_error("eval", USAGE, "--n %d x d = %d is too large", n, d);
     const int P = pf_nranks(), r = pf_rank();
@@ -243,6 +229,9 @@ int pf_cmd_eval(int argc, char **argv)
     if (data) {
         pf_config c2 = tr.cfg;
         snprintf(c2.source, sizeof c2.source, "%s", data);
+        /* a manifold set in the flow's R^d, not in the hidden default [data] dim of a
+         * 2-D flow's config (issue 21); --set data.dim=... says otherwise */
+        if (!dim_set) c2.dim = d;
         D = own = pf_data_open(&c2, tr.N, tr.i0, tr.i1);
         if (pf_data_dim(D) != d)
             pf_fail_collective(2, "eval: --data %s has dimension %d, the checkpoint's flow %d", data,
@@ -319,7 +308,7 @@ int pf_cmd_eval(int argc, char **argv)
             if (plane) free(F);
         }
         const uint64_t ms = tr.cfg.seed; /* the same projections for every comparison */
-        const double bw = median_distance(CY, n, dc);
+        const double bw = pf_mmd_median_bandwidth(CY, n, dc);
         metric m[PF_EVAL_MAX_METRICS];
         int k = 0;
         m[k++] = (metric){"iteration", (double)tr.iteration};

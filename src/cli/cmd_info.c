@@ -19,18 +19,20 @@
 static const char *const USAGE = "proxflow info RUN_OR_CKPT_OR_SAMPLES_OR_CHAIN.h5";
 /* `proxflow info --help` */
 static const char *const HELP =
-    "usage: proxflow info FILE.h5\n"
+    "usage: proxflow info FILE.h5 | RUN_DIR | RUN:latest\n"
     "\n"
     "Prints what FILE.h5 holds (docs/COMMANDS.md): a run (run.h5: attributes, the last\n"
     "record of every diagnostic, datasets, config), a checkpoint, a sample file or a\n"
-    "chain summary (chain.h5).  The file is opened read-only.\n"
+    "chain summary (chain.h5).  The file is opened read-only.  A run directory, or\n"
+    "RUN:latest, means the run's newest complete checkpoint.\n"
     "\n"
     "options:\n"
     "  -h, --help   print this help and exit\n"
     "\n"
     "examples:\n"
     "  proxflow info runs/qs/run.h5\n"
-    "  proxflow info runs/qs/checkpoints/ckpt_00000800.h5\n";
+    "  proxflow info runs/qs/checkpoints/ckpt_00000800.h5\n"
+    "  proxflow info runs/qs:latest\n";
 
 /* ---- reading (never fatal: a bad object prints as "?") ------------------------------ */
 
@@ -210,6 +212,41 @@ static double last_entry(hid_t g, const char *name, hssize_t *len)
     return v;
 }
 
+/* One line per session of /history (issue 21; docs/OUTPUT.md), then its changed keys. */
+static void print_history(hid_t f)
+{
+    if (!has_link(f, "history")) return;
+    hid_t g = H5Gopen2(f, "history", H5P_DEFAULT);
+    H5G_info_t gi;
+    if (g < 0 || H5Gget_info(g, &gi) < 0) {
+        if (g >= 0) H5Gclose(g);
+        return;
+    }
+    printf("history: %llu session%s\n", (unsigned long long)gi.nlinks, gi.nlinks == 1 ? "" : "s");
+    for (hsize_t k = 0; k < gi.nlinks; k++) {
+        char nm[64];
+        if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, k, nm, sizeof nm, H5P_DEFAULT) < 0) continue;
+        hid_t s = H5Gopen2(g, nm, H5P_DEFAULT);
+        if (s < 0) continue;
+        static const char *const names[] = {"kind", "start_iteration", "end_iteration", "started",
+                                            "model_changed", "config_changes"};
+        char v[6][1024];
+        for (int q = 0; q < 6; q++) {
+            snprintf(v[q], sizeof v[q], "?");
+            hid_t a = has_attr(s, names[q]) ? H5Aopen(s, names[q], H5P_DEFAULT) : -1;
+            if (a >= 0) {
+                attr_text(a, v[q], sizeof v[q]);
+                H5Aclose(a);
+            }
+        }
+        printf("  %-14s %-6s iterations %s..%s, started %s%s\n", nm, v[0], v[1], v[2], v[3],
+               !strcmp(v[4], "1") ? ", MODEL OR OBJECTIVE CHANGED" : "");
+        if (strcmp(v[5], "?") && v[5][0]) printf("%s", v[5]);
+        H5Gclose(s);
+    }
+    H5Gclose(g);
+}
+
 static void print_run(hid_t f)
 {
     static const char *const first[] = {"program", "version", "git_commit", "created", "ranks",
@@ -246,6 +283,7 @@ static void print_run(hid_t f)
         }
         if (g >= 0) H5Gclose(g);
     }
+    print_history(f);
     print_group_datasets(f, "trajectories", "trajectories");
     print_group_datasets(f, "samples", "samples");
     print_config(f);
@@ -403,6 +441,8 @@ int pf_cmd_info(int argc, char **argv)
         path = argv[k];
     }
     if (!path) pf_cli_usage_error("info", USAGE, "no file given");
+    char ck_path[PF_STR + 64]; /* a run directory or RUN:latest: its newest checkpoint */
+    path = pf_cli_checkpoint(path, "info", "info", ck_path, sizeof ck_path);
     char err[PF_STR + 256] = "";
     int rc = 0;
     if (pf_rank() == 0) {

@@ -39,7 +39,8 @@ static const char *const HELP =
     "docs/CHAIN.md).  The samples do not depend on the number of ranks or threads.\n"
     "\n"
     "options:\n"
-    "  --checkpoint CKPT   the checkpoint whose flow is sampled (first form; required)\n"
+    "  --checkpoint CKPT   the checkpoint whose flow is sampled (first form; required): a file,\n"
+    "                      a run directory (its newest complete checkpoint) or RUN:latest\n"
     "  --chain DIR         a chain's directory (proxflow chain --out DIR): through its links\n"
     "  --n N               the number of samples (required)\n"
     "  --out FILE.h5       the output file (required; written to FILE.h5.tmp, then renamed)\n"
@@ -115,6 +116,8 @@ int pf_cmd_sample(int argc, char **argv)
         else pf_cli_usage_error("sample", USAGE, "unexpected argument %s", argv[k]);
     }
     if (!ckpt) pf_cli_usage_error("sample", USAGE, "--checkpoint is required");
+    char ck_path[PF_STR + 64]; /* a run directory or RUN:latest: its newest checkpoint */
+    ckpt = pf_cli_checkpoint(ckpt, "--checkpoint", "sample", ck_path, sizeof ck_path);
     if (!N) pf_cli_usage_error("sample", USAGE, "--n is required");
     if (!out) pf_cli_usage_error("sample", USAGE, "--out is required");
     if (N > 0x7fffffffLL) pf_cli_usage_error("sample", USAGE, "--n %lld exceeds 2^31-1", N);

@@ -136,10 +136,18 @@ const pf_key pf_keys[] = {
     K_INT("output", "checkpoint_every", checkpoint_every, 0, GE, "100",
           "checkpoint every this many iterations (0 = only at the end)"),
     K_INT("output", "trajectory_every", trajectory_every, 0, GE, "0",
-          "write trajectories every this many iterations (0 = never)"),
+          "write trajectories every this many iterations, and at the end of a finished run "
+          "(0 = only at the end)"),
     K_INT("output", "keep", keep, 1, GE, "3", "number of checkpoints kept"),
     K_INT("output", "n_traj", n_traj, 1, GE, "64", "trajectories written each time"),
     K_INT("output", "diag_batch", diag_batch, 1, GE, "256", "size of the fixed diagnostic batch"),
+    K_INT("output", "eval_every", eval_every, 0, GE, "0",
+          "also record sample quality (sliced_w1, mmd2, manifold_distance in /diagnostics, as "
+          "`proxflow eval --n eval_n` computes them) every this many iterations; they are "
+          "always recorded at the last iteration (0 = only there)"),
+    K_INT("output", "eval_n", eval_n, 2, GE, "1000",
+          "generated and held-out samples of those quality records (cost: eval_n^2 d for the MMD; "
+          "a chain's link: at most [chain] pool)"),
     K_ENUM("output", "progress", progress, progress_names, "auto",
            "what train prints while it runs: bar = a progress bar between the log lines, "
            "lines = the log lines only (no control characters), off = only the final "

@@ -193,3 +193,25 @@ double pf_mean_abs_difference(const pf_real *A, const pf_real *B, int n, int d)
     for (size_t k = 0; k < t; k++) s += fabs((double)A[k] - (double)B[k]);
     return s / (double)t;
 }
+
+/* (moved from cmd_eval.c: train's quality records use the same kernel, issue 21) */
+double pf_mmd_median_bandwidth(const pf_real *Y, int m, int d)
+{
+    int p = m > 1000 ? 1000 : m;
+    if (p < 2) return 1.0;
+    size_t np = (size_t)p * (p - 1) / 2, q = 0;
+    double *dist = pf_malloc(np * sizeof *dist);
+    for (int i = 0; i < p; i++) {
+        const pf_real *x = Y + (size_t)((long)i * m / p) * d;
+        for (int k = i + 1; k < p; k++) {
+            const pf_real *y = Y + (size_t)((long)k * m / p) * d;
+            double s = 0;
+            for (int r = 0; r < d; r++) s += ((double)x[r] - y[r]) * ((double)x[r] - y[r]);
+            dist[q++] = sqrt(s);
+        }
+    }
+    qsort(dist, np, sizeof *dist, cmp_double);
+    double med = np % 2 ? dist[np / 2] : 0.5 * (dist[np / 2 - 1] + dist[np / 2]);
+    free(dist);
+    return med > 0 ? med : 1.0;
+}

@@ -13,7 +13,8 @@
 const char *const pf_diag_names[PF_DIAG_COUNT] = {
     "iteration", "wall_s", "loss_d", "loss_g", "divergence", "divergence_half_step", "kinetic",
     "hj_residual", "hj_terminal", "lipschitz_max", "grad_norm_phi", "grad_norm_gamma",
-    "seconds_per_iteration", "samples_per_second", "penalty", "nu"};
+    "seconds_per_iteration", "samples_per_second", "penalty", "nu",
+    "sliced_w1", "mmd2", "manifold_distance"};
 
 /* Diagnostic chunk c: its sums [gamma(x^T), |grad phi|^2, |HJ|, |R_T|^2, gamma(x^T half
  * step), max |grad gamma|] into st [6] and Lambda's statistics of its data rows into rec. */

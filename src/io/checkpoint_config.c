@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Root string attribute `name` of the HDF5 file path, malloc'd (serial, read-only);
@@ -18,6 +19,13 @@ static char *read_root_str(const char *path, const char *name, char *err, size_t
 {
     if (access(path, R_OK)) {
         snprintf(err, errlen, "%s: cannot read checkpoint: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "%s is a directory, not a checkpoint file: give "
+                              "RUN/checkpoints/ckpt_NNNNNNNN.h5, or (sample, eval, info) the run "
+                              "directory or RUN:latest for its newest checkpoint", path);
         return NULL;
     }
     pf_h5_quiet q;
@@ -58,7 +66,33 @@ static void replace_once(char *s, size_t len, const char *from, const char *to)
     snprintf(p, len - (size_t)(p - s), "%s%s", to, tail);
 }
 
+/* A file [data] source whose path is relative and missing from here: the checkpoint's
+ * config names it relative to the directory training ran in (issue 21). */
+static int relative_source_missing(const pf_config *cfg, char *err, size_t errlen, const char *ckpt)
+{
+    if (!pf_config_source_is_file(cfg->source) || cfg->source[0] == '/') return 0;
+    char file[PF_STR];
+    snprintf(file, sizeof file, "%s", cfg->source);
+    char *colon = strstr(file, ".h5:"); /* FILE.h5:/DATASET names FILE.h5 */
+    if (!colon) colon = strstr(file, ".hdf5:");
+    if (colon) *strchr(colon, ':') = '\0';
+    if (access(file, R_OK) == 0) return 0;
+    char cwd[PF_STR] = "?";
+    if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "?");
+    snprintf(err, errlen, "the [data] source of %s, '%s', is a path relative to the directory the "
+                          "training ran in, and %s does not exist from here (%s): run from that "
+                          "directory, or give the data's path (eval: --set data.source=PATH)",
+             ckpt, cfg->source, file, cwd);
+    return 1;
+}
+
 void pf_checkpoint_config(pf_config *cfg, const char *cmd, const char *ckpt)
+{
+    pf_checkpoint_config_set(cfg, cmd, ckpt, 0, NULL);
+}
+
+void pf_checkpoint_config_set(pf_config *cfg, const char *cmd, const char *ckpt, int n_sets,
+                              char *const *sets)
 {
     char err[1536] = "";
     /* rank 0 reads, everyone gets the text (or the error): identical decisions below */
@@ -93,10 +127,14 @@ void pf_checkpoint_config(pf_config *cfg, const char *cmd, const char *ckpt)
         if (pf_config_load(cfg, tmp, err, sizeof err)) {
             replace_once(err, sizeof err, tmp, where);
             bad = 1;
-        } else if (pf_config_validate(cfg, err, sizeof err)) {
+        }
+        for (int k = 0; k < n_sets && !bad; k++) /* the caller's --set, before validating */
+            bad = pf_config_set(cfg, sets[k], err, sizeof err) != 0;
+        if (!bad && pf_config_validate(cfg, err, sizeof err)) {
             replace_once(err, sizeof err, tmp, where);
             bad = 1;
         }
+        if (!bad) bad = relative_source_missing(cfg, err, sizeof err, ckpt);
         snprintf(cfg->src_file, sizeof cfg->src_file, "%.*s", (int)sizeof cfg->src_file - 1, where);
     }
     if (fd >= 0) unlink(tmp);

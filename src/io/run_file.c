@@ -11,6 +11,7 @@
 #include "proxflow/io/paths.h"
 #include "proxflow/io/run_file.h"
 #include "proxflow/core/rng.h"
+#include "proxflow/data/data.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -364,15 +365,22 @@ void pf_run_samples(pf_run *run, pf_trainer *tr)
         pf_trainer_reference(tr, 0, PF_RNG_SAMPLE, j0, j1, R);
     }
     float *FX = pf_to_f32(X, cnt), *FR = pf_to_f32(R, cnt);
+    /* the target beside them (issue 21: plots draw it under the samples): diag_batch
+     * held-out data rows, all written by rank 0 */
+    pf_real *Y = pf_malloc(sizeof(pf_real) * (pf_rank() == 0 ? (size_t)nd * d : 1));
+    if (pf_rank() == 0) pf_data_heldout(tr->data, nd, Y);
+    float *FY = pf_to_f32(Y, pf_rank() == 0 ? (size_t)nd * d : 0);
+    free(Y);
 
     hid_t g = group_open_or_create(run->file, "samples", h5_path);
     const hsize_t dims[2] = {(hsize_t)nd, (hsize_t)d};
-    const char *names[2] = {"generated", "reference"};
-    const float *bufs[2] = {FX, FR};
-    for (int k = 0; k < 2; k++) {
+    const char *names[3] = {"generated", "reference", "data"};
+    const float *bufs[3] = {FX, FR, FY};
+    for (int k = 0; k < 3; k++) {
+        const hsize_t r0 = k < 2 ? (hsize_t)j0 : 0, nr = k < 2 ? (hsize_t)n : pf_rank() == 0 ? (hsize_t)nd : 0;
         hid_t ds = pf_h5_f32_dataset(g, names[k], 2, dims, h5_path);
-        pf_h5_write_rows(ds, run->dxpl, H5T_NATIVE_FLOAT, 2, dims, 0, (hsize_t)j0, (hsize_t)n,
-                         bufs[k], "output_io", h5_path);
+        pf_h5_write_rows(ds, run->dxpl, H5T_NATIVE_FLOAT, 2, dims, 0, r0, nr, bufs[k], "output_io",
+                         h5_path);
         pf_h5_attr_i64(ds, "iteration", tr->iteration, PF_H5_ATTR_REPLACE, h5_path);
         pf_h5_attr_i64(ds, "steps", tr->cfg.steps, PF_H5_ATTR_REPLACE, h5_path);
         PF_H5CHECK(H5Dclose(ds));
@@ -382,6 +390,7 @@ void pf_run_samples(pf_run *run, pf_trainer *tr)
     PF_H5CHECK(H5Fflush(run->file, H5F_SCOPE_GLOBAL));
     free(FX);
     free(FR);
+    free(FY);
     free(X);
     free(R);
     pf_h5_quiet_end(&q);
@@ -450,3 +459,4 @@ void pf_run_close(pf_run *run)
 
 const char *pf_run_path(const pf_run *run) { return run->path; }
 long pf_run_log_count(const pf_run *run) { return (long)run->n_logged; }
+int64_t pf_run_h5_file(const pf_run *run) { return (int64_t)run->file; }

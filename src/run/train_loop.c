@@ -10,6 +10,9 @@
 #include "proxflow/io/dump.h"
 #include "proxflow/io/lock.h"
 #include "proxflow/io/run_file.h"
+#include "proxflow/io/history.h"
+#include "proxflow/run/quality.h"
+#include "proxflow/run/resume_config.h"
 #include "run/progress.h"
 
 #include <mpi.h>
@@ -136,8 +139,12 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
     char path[PF_STR + 64];
     if (resume && pf_resume_resolve(&cfg, resume, !dump, path, sizeof path, prog.quiet))
         resume = NULL; /* nothing to continue: a fresh start (src/run/resume.c) */
+    /* what this session resumed from and what changed since (run.h5 /history) */
+    char from[PF_STR + 64] = "", changes[4096] = "";
+    int model_changed = 0;
     if (resume) {
         char err[1024];
+        pf_resume_check(&cfg, path, opts->allow_config_change, changes, sizeof changes, &model_changed);
         int bad = pf_checkpoint_load(&tr, path, err, sizeof err);
         if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
         if (bad) pf_fail_collective(2, "%s", err[0] ? err : "cannot load checkpoint");
@@ -148,6 +155,7 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
             return 0;
         }
         if (!dump) lock_and_recheck(&tr, &cfg, resume, run_path, path, sizeof path);
+        snprintf(from, sizeof from, "%s", path);
         if (!prog.quiet) pf_log("resumed from %s at iteration %ld\n", path, tr.iteration);
     } else if (opts->init_from) {
         warm_start(&tr, opts->init_from, prog.quiet);
@@ -161,6 +169,8 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
     }
 
     pf_run *run = pf_run_open(&tr, cfg.out_dir, threads, resume != NULL);
+    const int session = pf_history_begin(run, &tr, threads, resume ? from : NULL, changes, model_changed);
+    const long it_start = tr.iteration; /* the summary counts this session only */
     char ckpt[PF_STR + 64];
     pf_diag dg;
     memset(&dg, 0, sizeof dg);
@@ -171,6 +181,7 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
     long ckpt_at = -1; /* iteration of the last checkpoint written by this loop */
     if (tr.iteration == 0) {
         pf_diagnostics(&tr, &dg); /* the starting point of every curve */
+        pf_quality_fill(&tr, &dg, cfg.eval_every > 0);
         dg.wall_s = 0;
         pf_run_log(run, &dg);
         if (cfg.trajectory_every > 0) pf_run_trajectories(run, &tr);
@@ -187,9 +198,11 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         }
         const double now = pf_now();
         const long done = tr.iteration;
-        if (done % cfg.log_every == 0 || done == cfg.iterations) {
+        const int quality = pf_quality_due(&cfg, done); /* such a record is always logged */
+        if (done % cfg.log_every == 0 || done == cfg.iterations || quality) {
             spi = (now - t_log) / (double)(done - it_log);
             pf_diagnostics(&tr, &dg);
+            pf_quality_fill(&tr, &dg, quality);
             dg.wall_s = now - t_start;
             dg.seconds_per_iteration = spi;
             dg.samples_per_second = cfg.batch / spi;
@@ -219,6 +232,7 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
             pf_log("proxflow: %s received: checkpoint %s written at iteration %ld; resume with "
                    "--resume latest%s\n", pf_signals_names(sig, names, sizeof names), ckpt,
                    tr.iteration, code ? " (exit status 130: interrupted)" : "");
+            pf_history_end(run, session, tr.iteration, pf_now() - t_start);
             pf_run_close(run);
             pf_unlock_dir(cfg.out_dir);
             pf_trainer_free(&tr);
@@ -230,14 +244,19 @@ int pf_train_run_opts(pf_config *cfgp, pf_train_opts *opts)
         pf_checkpoint_write(&tr, cfg.out_dir, ckpt, sizeof ckpt);
         opts->finished = 1;
         opts->train_seconds = pf_now() - t_start;
+        /* the final flow's trajectories, unless the cadence just wrote them (issue 21) */
+        if (cfg.trajectory_every <= 0 || tr.iteration % cfg.trajectory_every) pf_run_trajectories(run, &tr);
         pf_run_samples(run, &tr);
         const double wall = pf_now() - t_start;
-        pf_log("proxflow: done: %ld iterations in %.1f s (%.4f s/it, %.0f samples/s) on %d rank%s x "
-               "%d thread%s; divergence %.4e, KE %.4e, R_HJ %.3e, R_T %.3e -> %s\n",
-               tr.iteration, wall, spi, spi > 0 ? cfg.batch / spi : 0.0, P, P > 1 ? "s" : "",
-               threads, threads > 1 ? "s" : "", dg.divergence, dg.kinetic, dg.hj_residual,
-               dg.hj_terminal, run_path);
+        char at[64] = ""; /* a resumed session: where it began */
+        if (it_start > 0) snprintf(at, sizeof at, " (iterations %ld..%ld)", it_start, tr.iteration);
+        pf_log("proxflow: done: %ld iterations%s in %.1f s (%.4f s/it, %.0f samples/s) on %d rank%s x "
+               "%d thread%s; divergence %.4e, KE %.4e, R_HJ %.3e, R_T %.3e, sliced W1 %.4g -> %s\n",
+               tr.iteration - it_start, at, wall, spi, spi > 0 ? cfg.batch / spi : 0.0, P,
+               P > 1 ? "s" : "", threads, threads > 1 ? "s" : "", dg.divergence, dg.kinetic,
+               dg.hj_residual, dg.hj_terminal, dg.sliced_w1, run_path);
     }
+    pf_history_end(run, session, tr.iteration, pf_now() - t_start);
     pf_run_close(run);
     pf_unlock_dir(cfg.out_dir);
     pf_trainer_free(&tr);

@@ -2,6 +2,10 @@
 #ifndef PROXFLOW_CLI_CLI_H
 #define PROXFLOW_CLI_CLI_H
 
+#include "proxflow/flow/trainer.h"
+
+#include <stddef.h>
+
 
 int pf_cmd_train(int argc, char **argv);
 int pf_cmd_sample(int argc, char **argv);
@@ -32,5 +36,16 @@ void pf_cli_check_once(int argc, char **argv, const char *cmd, const char *spec)
 /* Exit 2 on every rank with "cmd: msg (usage: ...; more: proxflow cmd --help)". */
 void pf_cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
+
+/* The checkpoint a command's argument names (issue 21): a checkpoint file (as given),
+ * a run directory or its checkpoints/ (the newest complete checkpoint) or RUN:latest.
+ * A directory that is no run, or a run without a complete checkpoint, exits 2 on every
+ * rank with a message that says so, "cmd: opt ARG: ...".  Writes path (len bytes) and
+ * returns it.  Collective (rank 0 looks). */
+const char *pf_cli_checkpoint(const char *arg, const char *opt, const char *cmd, char *path, size_t len);
+/* pf_setup_trainer_from_checkpoint with "section.key=value" overrides of the
+ * checkpoint's config (eval --set data.*=...).  Returns the threads per rank. */
+int pf_cli_trainer_from_checkpoint(pf_trainer *tr, const char *cmd, const char *ckpt, int n_sets,
+                                   char *const *sets);
 
 #endif

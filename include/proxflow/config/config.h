@@ -81,6 +81,8 @@ typedef struct {
     int keep;              /* keep >= 1: checkpoints kept                    */
     int n_traj;            /* n_traj >= 1: trajectories written              */
     int diag_batch;        /* diag_batch >= 1: fixed diagnostic batch size   */
+    int eval_every;        /* eval_every >= 0: quality metrics cadence (0 = at the end) */
+    int eval_n;            /* eval_n >= 2: samples of those metrics           */
     pf_progress_mode progress; /* progress: auto | bar | lines | off         */
     /* [chain] (SPEC §8, `proxflow chain`) */
     int links;             /* links >= 1: K                                   */

@@ -14,6 +14,11 @@ double pf_sliced_w1(const pf_real *X, int n, const pf_real *Y, int m, int d, int
  * bw <= 0 picks the median heuristic on the pooled sample. */
 double pf_mmd2_gaussian(const pf_real *X, int n, const pf_real *Y, int m, int d, double bw);
 
+/* The MMD bandwidth of `eval` and of train's quality records: the median pairwise
+ * distance of Y [m x d] (at most 1000 evenly strided rows; 1 if degenerate), the
+ * held-out sample alone, so every sample set is measured with the same kernel. */
+double pf_mmd_median_bandwidth(const pf_real *Y, int m, int d);
+
 /* Trajectory straightness: traj [(nt+1) x n x d]; returns mean over samples of
  * |x^{nt} - x^0| / sum_k |x^{k+1} - x^k|  (1 for straight lines). */
 double pf_straightness(const pf_real *traj, int nt, int n, int d);

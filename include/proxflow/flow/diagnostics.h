@@ -9,9 +9,12 @@
 typedef struct {
     double iteration, wall_s, loss_d, loss_g, divergence, divergence_half_step, kinetic,
         hj_residual, hj_terminal, lipschitz_max, grad_norm_phi, grad_norm_gamma,
-        seconds_per_iteration, samples_per_second, penalty, nu;
+        seconds_per_iteration, samples_per_second, penalty, nu,
+        /* sample quality (src/run/quality.c): NaN except at the last iteration and
+         * every [output] eval_every */
+        sliced_w1, mmd2, manifold_distance;
 } pf_diag;
-#define PF_DIAG_COUNT 16
+#define PF_DIAG_COUNT 19
 extern const char *const pf_diag_names[PF_DIAG_COUNT];
 /* The record as an array in the order of pf_diag_names. */
 static inline const double *pf_diag_array(const pf_diag *d) { return &d->iteration; }

@@ -30,5 +30,10 @@ void pf_checkpoint_remove_tmp(const char *out_dir);
  * SPEC §4), parsed and validated.  Rank 0 reads the file and broadcasts the text.
  * cmd prefixes error messages; any error exits 2 on every rank. */
 void pf_checkpoint_config(pf_config *cfg, const char *cmd, const char *ckpt);
+/* The same with "section.key=value" overrides applied before validating (eval --set,
+ * train --resume without a config file).  A file [data] source given by a relative
+ * path that does not exist from the working directory is an error that says so. */
+void pf_checkpoint_config_set(pf_config *cfg, const char *cmd, const char *ckpt, int n_sets,
+                              char *const *sets);
 
 #endif

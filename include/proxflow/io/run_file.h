@@ -31,5 +31,7 @@ void pf_run_close(pf_run *run);
  * resume truncation: what the next pf_run_log appends to). Not collective. */
 const char *pf_run_path(const pf_run *run);
 long pf_run_log_count(const pf_run *run);
+/* The open file's HDF5 id (an hid_t) for the modules that add groups (src/io/history.c). */
+int64_t pf_run_h5_file(const pf_run *run);
 
 #endif

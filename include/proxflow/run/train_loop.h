@@ -15,9 +15,12 @@ int pf_train_run(pf_config *cfg, const char *config_label, const char *resume, c
 /* The same with options: init_from (not NULL, and not resuming) starts from the
  * networks of that checkpoint with a fresh optimiser (a chain's warm start, SPEC §8);
  * on return finished says whether cfg.iterations were reached (0 after a signal stop
- * or an error) and train_seconds the wall time of the training loop of this call. */
+ * or an error) and train_seconds the wall time of the training loop of this call.
+ * allow_config_change: resume even if a model or objective key differs from the
+ * checkpoint's config (else exit 2 listing the changes; src/run/resume.c). */
 typedef struct {
     const char *label, *resume, *dump, *init_from;
+    int allow_config_change;
     int finished;
     double train_seconds;
 } pf_train_opts;
