@@ -9,6 +9,7 @@
  * refuses, with a message naming the file, anything that is not a complete checkpoint
  * of the same shapes.  Layout: docs/OUTPUT.md. */
 #include "proxflow/io/checkpoint.h"
+#include "io/checkpoint_open.h"
 #include "proxflow/core/fault.h"
 
 #include <dirent.h>
@@ -300,7 +301,7 @@ static herr_t lock_cb(unsigned n, const H5E_error2_t *e, void *data)
 /* Open a checkpoint read-only without HDF5 file locking: a ckpt_*.h5 never changes once
  * renamed, so another reader's or writer's lock must not make it unreadable
  * (HDF5_USE_FILE_LOCKING, when set, still decides).  *locked: the open failed on a lock. */
-static hid_t open_ro(const char *path, int *locked)
+hid_t pf_checkpoint_open_ro(const char *path, int *locked)
 {
     *locked = 0;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -382,7 +383,7 @@ int pf_checkpoint_load(pf_trainer *tr, const char *path, char *err, size_t errle
         goto out;
     }
     int locked = 0;
-    if (H5Fis_hdf5(path) <= 0 || (f = open_ro(path, &locked)) < 0) {
+    if (H5Fis_hdf5(path) <= 0 || (f = pf_checkpoint_open_ro(path, &locked)) < 0) {
         if (locked)
             rc = fail(err, errlen, "%s: locked by another program (HDF5 file locking: it has the file "
                       "open for writing, e.g. h5py in mode 'r+' or 'a'); the file is not corrupt: "
@@ -455,7 +456,7 @@ static int is_complete(const char *path)
 {
     if (H5Fis_hdf5(path) <= 0) return 0;
     int locked;
-    hid_t f = open_ro(path, &locked);
+    hid_t f = pf_checkpoint_open_ro(path, &locked);
     if (f < 0) return locked ? -1 : 0;
     long long c = 0;
     int ok = get_i64(f, "complete", &c) == 0 && c == 1 &&

@@ -2,6 +2,7 @@
  * and a chain's links: rank 0 reads the text, every rank parses and validates it, and
  * errors name the checkpoint. */
 #include "proxflow/io/checkpoint.h"
+#include "io/checkpoint_open.h"
 #include "core/h5util.h"
 
 #include <errno.h>
@@ -32,9 +33,15 @@ static char *read_root_str(const char *path, const char *name, char *err, size_t
     pf_h5_quiet_begin(&q);
     char *out = NULL;
     hid_t f = -1, a = -1, ft = -1;
-    if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
-        snprintf(err, errlen, "%s: not a readable HDF5 file (truncated, corrupt, or not a checkpoint)",
-                 path);
+    int locked = 0;
+    if (H5Fis_hdf5(path) <= 0 || (f = pf_checkpoint_open_ro(path, &locked)) < 0) {
+        if (locked)
+            snprintf(err, errlen, "%s: locked by another program (HDF5 file locking: it has the file "
+                     "open for writing, e.g. h5py in mode 'r+' or 'a'); the file is not corrupt: "
+                     "close that program, or set HDF5_USE_FILE_LOCKING=FALSE, and resume again", path);
+        else
+            snprintf(err, errlen, "%s: not a readable HDF5 file (truncated, corrupt, or not a checkpoint)",
+                     path);
         goto done;
     }
     if (H5Aexists(f, name) <= 0 || (a = H5Aopen(f, name, H5P_DEFAULT)) < 0) {

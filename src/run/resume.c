@@ -28,8 +28,15 @@ static int has_checkpoint_files(const char *out_dir)
 int pf_resume_resolve(const pf_config *cfg, const char *resume, int may_restart, char *path,
                       size_t len, int quiet)
 {
-    if (strcmp(resume, "latest")) {
+    struct stat st;
+    const int is_dir = strcmp(resume, "latest") && stat(resume, &st) == 0 && S_ISDIR(st.st_mode);
+    if (strcmp(resume, "latest") && !is_dir) {
         snprintf(path, len, "%s", resume);
+        return 0;
+    }
+    if (is_dir) { /* --resume RUN_DIR: its newest complete checkpoint, never a restart */
+        if (pf_checkpoint_latest(resume, path, len))
+            pf_fail_collective(2, "--resume %s: no complete checkpoint in %s/checkpoints", resume, resume);
         return 0;
     }
     if (!pf_checkpoint_latest(cfg->out_dir, path, len)) return 0;
