@@ -29,7 +29,7 @@ for mode in ${MODES-w1w2 w1 w1w2_kinref w2 none}; do
     w1w2_kinref) cfg=configs/mnist_w1w2.ini extra=(--set flow.kinetic_reference=true);;
     w1w2_seed2) cfg=configs/mnist_w1w2.ini extra=(--set train.seed=2);;
   esac
-  if grep -qs "non-finite\|proxflow: done: $n iterations" "$root/$mode.log"; then
+  if grep -Eqs "non-finite|proxflow: done: ($n iterations|[0-9]+ iterations \(iterations [0-9]+\.\.$n\))|of $n: the run is finished" "$root/$mode.log"; then
     echo "$mode: already finished or diverged (see $root/$mode.log)"; continue
   fi
   resume=()

@@ -19,7 +19,7 @@ resume_ok() {
   local it; it=$(last_it "$1")
   run_np "$2" 120 train "$T/tiny.ini" --out "$1" --resume latest --set train.iterations=$((it + 3)) \
     > "$1.resume.log" 2>&1 && grep -q "resumed from .*ckpt_0*$it.h5" "$1.resume.log" \
-    && grep -q "done: $((it + 3)) iterations" "$1.resume.log"
+    && grep -q "done: 3 iterations (iterations $it..$((it + 3)))" "$1.resume.log"
 }
 
 # burst NP NAME TARGET SIGNALS...: a long run, then 100 signals (cycling through
