@@ -95,7 +95,8 @@ const pf_key pf_keys[] = {
      "formed per chunk and the chunks combined exactly, so results are bit-identical for "
      "any number of ranks and threads (docs/DESIGN.md); at most this many ranks, and each "
      "rank's threads work on its chunks (2 ranks x 2 threads want >= 4). Changing it "
-     "changes the bits of a run"},
+     "changes the bits of a run. Each chunk costs time: wide networks on few ranks run "
+     "faster with fewer (docs/PERFORMANCE.md, \"Bit-identical sums: cost\")"},
     K_INT("train", "threads", threads, 0, GE, "0",
           "OpenMP threads per rank (0 = OMP_NUM_THREADS, or else the node's cores divided by "
           "the ranks on it). They run BLAS, the element-wise loops and the discriminator "
