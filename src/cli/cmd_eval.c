@@ -218,7 +218,7 @@ int pf_cmd_eval(int argc, char **argv)
     eval_guard(ckpt, data, json, points); /* issue 20: no output over an input or a run's files */
 
     pf_trainer tr;
-    const int threads = pf_cli_trainer_from_checkpoint(&tr, "eval", ckpt, n_sets, sets);
+    const int threads = pf_setup_trainer_from_checkpoint(&tr, "eval", ckpt, n_sets, sets);
     free(sets);
     const int d = tr.d, nt = nt_opt > 0 ? (int)nt_opt : tr.cfg.steps, n = (int)N;
     if ((long long)n * d > INT_MAX) pf_cli_usage_error("eval", USAGE, "--n %d x d = %d is too large", n, d);

@@ -124,7 +124,7 @@ int pf_cmd_sample(int argc, char **argv)
     pf_output_guard("sample", "--out", out, &ckpt, (const char *[]){"--checkpoint"}, 1); /* issue 20 */
 
     pf_trainer tr;
-    const int threads = pf_setup_trainer_from_checkpoint(&tr, "sample", ckpt);
+    const int threads = pf_setup_trainer_from_checkpoint(&tr, "sample", ckpt, 0, NULL);
     const int d = tr.d, nt = nt_opt > 0 ? (int)nt_opt : tr.cfg.steps;
     const int P = pf_nranks(), r = pf_rank();
     pf_chunks L; /* the generation layout: the same samples' bits on any rank count */

@@ -69,17 +69,3 @@ const char *pf_cli_checkpoint(const char *arg, const char *opt, const char *cmd,
     MPI_Bcast(path, (int)len, MPI_CHAR, 0, pf_comm());
     return path;
 }
-
-int pf_cli_trainer_from_checkpoint(pf_trainer *tr, const char *cmd, const char *ckpt, int n_sets,
-                                   char *const *sets)
-{
-    pf_config cfg;
-    pf_checkpoint_config_set(&cfg, cmd, ckpt, n_sets, sets);
-    const int threads = pf_setup_threads(&cfg);
-    pf_trainer_init(tr, &cfg);
-    char err[1024] = "";
-    int bad = pf_checkpoint_load(tr, ckpt, err, sizeof err);
-    if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, pf_comm());
-    if (bad) pf_fail_collective(2, "%s: %s", cmd, err[0] ? err : "cannot load checkpoint (on another rank)");
-    return threads;
-}

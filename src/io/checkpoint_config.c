@@ -63,16 +63,6 @@ done:
     return out;
 }
 
-/* Replace the first occurrence of `from` in s (size len) by `to`. */
-static void replace_once(char *s, size_t len, const char *from, const char *to)
-{
-    char *p = strstr(s, from);
-    if (!p) return;
-    char tail[2048];
-    snprintf(tail, sizeof tail, "%s", p + strlen(from));
-    snprintf(p, len - (size_t)(p - s), "%s%s", to, tail);
-}
-
 /* A file [data] source whose path is relative and missing from here: the checkpoint's
  * config names it relative to the directory training ran in (issue 21). */
 static int relative_source_missing(const pf_config *cfg, char *err, size_t errlen, const char *ckpt)
@@ -114,37 +104,17 @@ void pf_checkpoint_config_set(pf_config *cfg, const char *cmd, const char *ckpt,
     if (pf_rank() != 0) text = pf_malloc((size_t)len + 1);
     MPI_Bcast(text, (int)len + 1, MPI_CHAR, 0, pf_comm());
 
-    /* pf_config_load parses files: each rank writes the text to a private temporary
-     * file, and error messages name the checkpoint instead of that file */
-    const char *tdir = getenv("TMPDIR");
-    char tmp[PF_STR + 64];
-    snprintf(tmp, sizeof tmp, "%s/proxflow-config-XXXXXX", tdir && *tdir ? tdir : "/tmp");
-    int fd = mkstemp(tmp), bad = 0;
-    FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!fp || fwrite(text, 1, (size_t)len, fp) != (size_t)len || fclose(fp)) {
-        snprintf(err, sizeof err, "%s: cannot write a temporary copy of the configuration of %s: %s",
-                 tmp, ckpt, strerror(errno));
-        bad = 1;
-    }
+    /* parsed from memory (pf_config_load_text); messages name the checkpoint */
+    char where[PF_STR + 32];
+    snprintf(where, sizeof where, "%s[config]", ckpt);
+    pf_config_defaults(cfg);
+    int bad = pf_config_load_text(cfg, where, text, (size_t)len, err, sizeof err) != 0;
     free(text);
-    if (!bad) {
-        pf_config_defaults(cfg);
-        char where[PF_STR + 32];
-        snprintf(where, sizeof where, "%s[config]", ckpt);
-        if (pf_config_load(cfg, tmp, err, sizeof err)) {
-            replace_once(err, sizeof err, tmp, where);
-            bad = 1;
-        }
-        for (int k = 0; k < n_sets && !bad; k++) /* the caller's --set, before validating */
-            bad = pf_config_set(cfg, sets[k], err, sizeof err) != 0;
-        if (!bad && pf_config_validate(cfg, err, sizeof err)) {
-            replace_once(err, sizeof err, tmp, where);
-            bad = 1;
-        }
-        if (!bad) bad = relative_source_missing(cfg, err, sizeof err, ckpt);
-        snprintf(cfg->src_file, sizeof cfg->src_file, "%.*s", (int)sizeof cfg->src_file - 1, where);
-    }
-    if (fd >= 0) unlink(tmp);
+    for (int k = 0; k < n_sets && !bad; k++) /* the caller's --set, before validating */
+        bad = pf_config_set(cfg, sets[k], err, sizeof err) != 0;
+    if (!bad) bad = pf_config_validate(cfg, err, sizeof err) != 0;
+    if (!bad) bad = relative_source_missing(cfg, err, sizeof err, ckpt);
+    snprintf(cfg->src_file, sizeof cfg->src_file, "%.*s", (int)sizeof cfg->src_file - 1, where);
     int any = bad;
     if (pf_nranks() > 1) MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, pf_comm());
     if (any) {

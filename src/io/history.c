@@ -12,18 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-static void utc_now(char s[32])
-{
-    memset(s, 0, 32);
-    if (pf_rank() == 0) {
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(s, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
-    MPI_Bcast(s, 32, MPI_CHAR, 0, pf_comm());
-}
-
 int pf_history_begin(pf_run *run, const pf_trainer *tr, int threads, const char *checkpoint,
                      const char *changes, int model_changed)
 {
@@ -39,7 +27,7 @@ int pf_history_begin(pf_run *run, const pf_trainer *tr, int threads, const char 
     const int entry = (int)gi.nlinks;
     char name[32], now[32];
     snprintf(name, sizeof name, "session_%04d", entry);
-    utc_now(now);
+    pf_run_utc_now(now);
     hid_t s = PF_H5CHECK(H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     char *ini = pf_config_to_ini(&tr->cfg);
     if (!ini) pf_die("out of memory formatting the configuration for %s", h5_path);

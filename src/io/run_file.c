@@ -45,8 +45,7 @@ static void make_out_dirs(const char *out_dir)
     MPI_Barrier(pf_comm());
 }
 
-/* ISO-8601 UTC time of rank 0, the same string on every rank. */
-static void iso_now(char s[32])
+void pf_run_utc_now(char s[32])
 {
     memset(s, 0, 32);
     if (pf_rank() == 0) {
@@ -99,7 +98,7 @@ static void write_run_attrs(hid_t f, const pf_trainer *tr, int threads, int reop
                             const char *h5_path)
 {
     char now[32];
-    iso_now(now);
+    pf_run_utc_now(now);
     char *ini = pf_config_to_ini(&tr->cfg);
     if (!ini) pf_die("out of memory formatting the configuration for %s", h5_path);
 

@@ -332,7 +332,7 @@ int pf_chain_sample_run(const char *dir, const char *out, long long N, long long
         link_dir(dir, k, ldir);
         if (latest_iteration(ldir, ckpt) < 0) pf_fail_collective(2, "sample: %s has no checkpoint", ldir);
         pf_trainer tr;
-        pf_setup_trainer_from_checkpoint(&tr, "sample", ckpt);
+        pf_setup_trainer_from_checkpoint(&tr, "sample", ckpt, 0, NULL);
         if (!X) {
             d = tr.d;
             X = pf_malloc(sizeof(pf_real) * (size_t)(n > 0 ? n : 1) * d);

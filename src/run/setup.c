@@ -70,10 +70,11 @@ int pf_setup_threads(const pf_config *cfg)
     return t;
 }
 
-int pf_setup_trainer_from_checkpoint(pf_trainer *tr, const char *cmd, const char *ckpt)
+int pf_setup_trainer_from_checkpoint(pf_trainer *tr, const char *cmd, const char *ckpt, int n_sets,
+                                     char *const *sets)
 {
     pf_config cfg;
-    pf_checkpoint_config(&cfg, cmd, ckpt);
+    pf_checkpoint_config_set(&cfg, cmd, ckpt, n_sets, sets);
     const int threads = pf_setup_threads(&cfg);
     pf_trainer_init(tr, &cfg);
     char err[1024] = "";

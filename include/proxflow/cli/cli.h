@@ -43,9 +43,5 @@ void pf_cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...
  * rank with a message that says so, "cmd: opt ARG: ...".  Writes path (len bytes) and
  * returns it.  Collective (rank 0 looks). */
 const char *pf_cli_checkpoint(const char *arg, const char *opt, const char *cmd, char *path, size_t len);
-/* pf_setup_trainer_from_checkpoint with "section.key=value" overrides of the
- * checkpoint's config (eval --set data.*=...).  Returns the threads per rank. */
-int pf_cli_trainer_from_checkpoint(pf_trainer *tr, const char *cmd, const char *ckpt, int n_sets,
-                                   char *const *sets);
 
 #endif

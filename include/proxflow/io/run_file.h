@@ -34,4 +34,7 @@ long pf_run_log_count(const pf_run *run);
 /* The open file's HDF5 id (an hid_t) for the modules that add groups (src/io/history.c). */
 int64_t pf_run_h5_file(const pf_run *run);
 
+/* ISO-8601 UTC time of rank 0, the same string on every rank.  Collective. */
+void pf_run_utc_now(char s[32]);
+
 #endif

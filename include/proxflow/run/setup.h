@@ -17,7 +17,9 @@ int pf_setup_threads(const pf_config *cfg);
 /* Rebuild the trainer a checkpoint belongs to: its config (pf_checkpoint_config), the
  * threads of pf_setup_threads, pf_trainer_init, then pf_checkpoint_load (collective
  * check).  Returns the threads per rank; any error exits 2 on every rank, cmd (the
- * command) leading the message. */
-int pf_setup_trainer_from_checkpoint(pf_trainer *tr, const char *cmd, const char *ckpt);
+ * command) leading the message.  sets (n_sets "section.key=value", may be 0) override the
+ * checkpoint's config (eval --set data.*=...). */
+int pf_setup_trainer_from_checkpoint(pf_trainer *tr, const char *cmd, const char *ckpt, int n_sets,
+                                     char *const *sets);
 
 #endif
