@@ -1,5 +1,6 @@
 /* proxflow: resolving --resume (include/proxflow/run/resume.h). */
 #include "proxflow/run/resume.h"
+#include "proxflow/run/resume_config.h"
 #include "proxflow/io/checkpoint.h"
 
 #include <dirent.h>
@@ -28,15 +29,8 @@ static int has_checkpoint_files(const char *out_dir)
 int pf_resume_resolve(const pf_config *cfg, const char *resume, int may_restart, char *path,
                       size_t len, int quiet)
 {
-    struct stat st;
-    const int is_dir = strcmp(resume, "latest") && stat(resume, &st) == 0 && S_ISDIR(st.st_mode);
-    if (strcmp(resume, "latest") && !is_dir) {
-        snprintf(path, len, "%s", resume);
-        return 0;
-    }
-    if (is_dir) { /* --resume RUN_DIR: its newest complete checkpoint, never a restart */
-        if (pf_checkpoint_latest(resume, path, len))
-            pf_fail_collective(2, "--resume %s: no complete checkpoint in %s/checkpoints", resume, resume);
+    if (strcmp(resume, "latest")) { /* a checkpoint, or RUN_DIR's newest: never a restart */
+        pf_resume_path(cfg->out_dir, resume, path, len);
         return 0;
     }
     if (!pf_checkpoint_latest(cfg->out_dir, path, len)) return 0;
