@@ -3,6 +3,7 @@
 #include "proxflow/core/common.h"
 
 #include <mpi.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <signal.h>
@@ -11,6 +12,11 @@
 #include <unistd.h>
 
 size_t pf_omp_min = 32768;
+
+int pf_omp_team(size_t work)
+{
+    return work > pf_omp_min && omp_get_level() == 0 && omp_get_max_threads() > 1;
+}
 
 static MPI_Comm g_comm = MPI_COMM_NULL;
 

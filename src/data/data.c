@@ -189,8 +189,9 @@ void pf_data_draw(const pf_data *D, uint64_t iteration, uint32_t purpose, int i0
             pf_die("data source '%s': draw of samples [%d, %d) outside this rank's "
                    "columns [%d, %d)", D->name, i0, i1, D->i0, D->i1);
         const long B = D->i1 - D->i0;
-#pragma omp parallel for schedule(static)
-        for (int i = i0; i < i1; i++) {
+        /* a draw costs about 8 element operations per coordinate (the stream) */
+        PF_PAR_FOR((size_t)(i1 - i0) * d * 8, q, i1 - i0, {
+            const int i = i0 + q;
             long nc = (D->M - 1 - i) / D->N + 1;
             pf_stream s;
             pf_stream_init(&s, D->seed, iteration, purpose, (uint64_t)i);
@@ -198,15 +199,15 @@ void pf_data_draw(const pf_data *D, uint64_t iteration, uint32_t purpose, int i0
             if (r >= nc) r = nc - 1;
             long pos = r * B + (i - D->i0);
             copy_row(D, 0, pos, Y + (size_t)(i - i0) * d);
-        }
+        });
         return;
     }
-#pragma omp parallel for schedule(static)
-    for (int i = i0; i < i1; i++) {
+    PF_PAR_FOR((size_t)(i1 - i0) * d * 8, q, i1 - i0, {
+        const int i = i0 + q;
         pf_stream s;
         pf_stream_init(&s, D->seed, iteration, purpose, (uint64_t)i);
-        pf_synth_sample(D, &s, Y + (size_t)(i - i0) * d);
-    }
+        pf_synth_sample(D, &s, Y + (size_t)q * d);
+    });
 }
 
 void pf_data_heldout(const pf_data *D, int n, pf_real *Y)
@@ -220,12 +221,11 @@ void pf_data_heldout(const pf_data *D, int n, pf_real *Y)
         for (int k = 0; k < n; k++) copy_row(D, held, k % ns, Y + (size_t)k * d);
         return;
     }
-#pragma omp parallel for schedule(static)
-    for (int k = 0; k < n; k++) {
+    PF_PAR_FOR((size_t)n * d * 8, k, n, {
         pf_stream s;
         pf_stream_init(&s, D->seed, 0, PF_RNG_HELDOUT, (uint64_t)k);
         pf_synth_sample(D, &s, Y + (size_t)k * d);
-    }
+    });
 }
 
 /* ----------------------------------------------------------------- reference ---- */
@@ -235,12 +235,12 @@ void pf_reference_draw(const pf_config *c, int d, uint64_t iteration, uint32_t p
 {
     const int uniform = c->reference == PF_REF_UNIFORM;
     const double sc = c->ref_scale, lo = c->ref_low, w = c->ref_high - c->ref_low;
-#pragma omp parallel for schedule(static)
-    for (int i = i0; i < i1; i++) {
+    PF_PAR_FOR((size_t)(i1 - i0) * d * 8, q, i1 - i0, {
+        const int i = i0 + q;
         pf_stream s;
         pf_stream_init(&s, c->seed, iteration, purpose, (uint64_t)i);
-        pf_real *x = X + (size_t)(i - i0) * d;
+        pf_real *x = X + (size_t)q * d;
         for (int r = 0; r < d; r++)
             x[r] = (pf_real)(uniform ? lo + w * pf_stream_uniform(&s) : sc * pf_stream_normal(&s));
-    }
+    });
 }

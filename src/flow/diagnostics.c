@@ -77,7 +77,7 @@ void pf_diagnostics(pf_trainer *tr, pf_diag *dg)
     const int nloc = tr->chd.c1 - tr->chd.c0;
     double *sts = pf_malloc(sizeof(double) * 6 * (size_t)(nloc > 0 ? nloc : 1));
     double *recs = pf_malloc(sizeof(double) * ST_N * (size_t)(nloc > 0 ? nloc : 1));
-    PF_LANES_FOR(tr, lc, nloc) diag_chunk(tr, tr->chd.c0 + lc, sts + 6 * (size_t)lc, recs + (size_t)lc * ST_N);
+    PF_LANES_FOR(tr, lc, nloc, { diag_chunk(tr, tr->chd.c0 + lc, sts + 6 * (size_t)lc, recs + (size_t)lc * ST_N); });
     double lipmax = 0, st[6], rec[ST_N];
     for (int lc = 0; lc < nloc; lc++) lipmax = fmax(lipmax, sts[6 * (size_t)lc + 5]);
     pf_chunks_sum(&tr->chd, sts, 6, st); /* (the max column is summed too, unused) */
@@ -106,7 +106,7 @@ double pf_divergence_of(pf_trainer *tr, const pf_chunks *L, const pf_real *X)
 {
     const int d = tr->d, nloc = L->c1 - L->c0, nlocd = tr->chd.c1 - tr->chd.c0;
     double *sums = pf_malloc(sizeof(double) * (size_t)(nloc > 0 ? nloc : 1));
-    PF_LANES_FOR(tr, lc, nloc) {
+    PF_LANES_FOR(tr, lc, nloc, {
         pf_lane *ln = pf_this_lane(tr);
         int a, b;
         pf_chunk_rows(L, L->c0 + lc, &a, &b);
@@ -114,12 +114,12 @@ double pf_divergence_of(pf_trainer *tr, const pf_chunks *L, const pf_real *X)
         double s = 0;
         for (int i = 0; i < b - a; i++) s += ln->fv[i];
         sums[lc] = s;
-    }
+    });
     double sum;
     pf_chunks_sum(L, sums, 1, &sum);
     free(sums);
     double *recs = pf_malloc(sizeof(double) * ST_N * (size_t)(nlocd > 0 ? nlocd : 1)), rec[ST_N];
-    PF_LANES_FOR(tr, lc, nlocd) {
+    PF_LANES_FOR(tr, lc, nlocd, {
         pf_lane *ln = pf_this_lane(tr);
         int a, b;
         pf_chunk_rows(&tr->chd, tr->chd.c0 + lc, &a, &b);
@@ -128,7 +128,7 @@ double pf_divergence_of(pf_trainer *tr, const pf_chunks *L, const pf_real *X)
         double *r = recs + (size_t)lc * ST_N;
         pf_stats_init(r);
         pf_lambda_local(tr, ln->fv, b - a, r);
-    }
+    });
     pf_stats_fold(&tr->chd, recs, rec, NULL);
     free(recs);
     const double Lam = rec[ST_BAD] > 0 ? NAN : pf_lambda_finish(tr, tr->Nd, rec, NULL);
@@ -161,14 +161,14 @@ double pf_reach_distance(pf_trainer *tr)
     double *all = pf_malloc(sizeof(double) * (size_t)ch->K * (size_t)m), *Y;
     double *sums = pf_malloc(sizeof(double) * 2 * (size_t)(nloc > 0 ? nloc : 1)), total[2];
     const int stride = N > 4096 ? (N + 4095) / 4096 : 1;
-    PF_LANES_FOR(tr, lc, nloc) {
+    PF_LANES_FOR(tr, lc, nloc, {
         pf_lane *ln = pf_this_lane(tr);
         int a, b;
         pf_chunk_rows(ch, ch->c0 + lc, &a, &b);
         pf_data_draw(tr->data, 0, PF_PURPOSE(PF_RNG_DATA, 0), a, b, ln->Y);
         double *o = mine + (size_t)lc * m;
         for (int q = 0; q < m; q++) o[q] = q < (b - a) * d ? (double)ln->Y[q] : 0.0;
-    }
+    });
     pf_chunks_allgather(ch, mine, m, all);
     Y = pf_malloc(sizeof(double) * (size_t)N * (size_t)d);
     for (int c = 0; c < ch->K; c++) {
@@ -176,7 +176,7 @@ double pf_reach_distance(pf_trainer *tr)
         pf_chunk_rows(ch, c, &a, &b);
         for (int q = 0; q < (b - a) * d; q++) Y[(size_t)a * d + q] = all[(size_t)c * m + q];
     }
-    PF_LANES_FOR(tr, lc, nloc) {
+    PF_LANES_FOR(tr, lc, nloc, {
         pf_lane *ln = pf_this_lane(tr);
         int a, b;
         pf_chunk_rows(ch, ch->c0 + lc, &a, &b);
@@ -189,7 +189,7 @@ double pf_reach_distance(pf_trainer *tr)
             }
         sums[2 * lc] = s;
         sums[2 * lc + 1] = cnt;
-    }
+    });
     pf_chunks_sum(ch, sums, 2, total);
     free(mine);
     free(all);

@@ -104,7 +104,7 @@ pf_status pf_disc_loss_grad(pf_trainer *tr, int k)
     if (own_sim) pf_simulate_disc_batches(tr);
     const double t1 = pf_now(), r0 = tr->t_reduce + tr->t_wait;
     double *recs = pf_malloc(sizeof(double) * ST_N * (size_t)(nloc > 0 ? nloc : 1));
-    PF_LANES_FOR(tr, lc, nloc) disc_chunk(tr, k, tr->ch.c0 + lc, lc, recs + (size_t)lc * ST_N);
+    PF_LANES_FOR(tr, lc, nloc, { disc_chunk(tr, k, tr->ch.c0 + lc, lc, recs + (size_t)lc * ST_N); });
     if (own_sim) tr->xtd_ready = 0;
     if (pf_fault_point("disc_loss") && nloc > 0) recs[ST_GX] = NAN;
 

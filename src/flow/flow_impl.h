@@ -63,12 +63,19 @@ void pf_reduce_grad(pf_trainer *tr, pf_real *const *parts, int nloc, size_t n, p
 /* iteration.c: x^{Nt} of every discriminator batch of the iteration into XTd. */
 void pf_simulate_disc_batches(pf_trainer *tr);
 
-/* Lanes: `PF_LANES(tr, nchunks) { ... pf_lane *ln = pf_this_lane(tr); ... }` runs a loop
- * over chunks on up to n_lanes threads; outside such a loop the lane is 0.  Within a lane
- * BLAS runs on one thread (the network calls are single-threaded, src/nn/). */
-#define PF_LANES_FOR(tr, var, count)                                                   \
-    _Pragma("omp parallel for schedule(static) num_threads((tr)->n_lanes)")          \
-    for (int var = 0; var < (count); var++)
+/* Lanes: `PF_LANES_FOR(tr, lc, nchunks, { ... pf_lane *ln = pf_this_lane(tr); ... });`
+ * runs a loop over chunks on up to n_lanes threads; outside such a loop the lane is 0.
+ * Within a lane BLAS runs on one thread (the network calls are single-threaded, src/nn/).
+ * One lane or one chunk: a plain loop, no OpenMP region (pf_omp_team's note). */
+#define PF_LANES_FOR(tr, var, count, ...)                                              \
+    do {                                                                               \
+        const int pf_lanes_count_ = (count);                                           \
+        if ((tr)->n_lanes > 1 && pf_lanes_count_ > 1) {                                \
+            _Pragma("omp parallel for schedule(static) num_threads((tr)->n_lanes)")   \
+            for (int var = 0; var < pf_lanes_count_; var++) __VA_ARGS__                \
+        } else                                                                         \
+            for (int var = 0; var < pf_lanes_count_; var++) __VA_ARGS__                \
+    } while (0)
 pf_lane *pf_this_lane(pf_trainer *tr);
 
 /* Squared norm of the first d entries of a row. */

@@ -17,7 +17,7 @@ void pf_simulate_disc_batches(pf_trainer *tr)
     const int d = tr->d, nd = c->n_disc, nloc = tr->ch.c1 - tr->ch.c0;
     const uint64_t it = (uint64_t)tr->iteration;
     const double t0 = pf_now();
-    PF_LANES_FOR(tr, lc, nloc) {
+    PF_LANES_FOR(tr, lc, nloc, {
         pf_lane *ln = pf_this_lane(tr);
         int a, b;
         pf_chunk_rows(&tr->ch, tr->ch.c0 + lc, &a, &b);
@@ -32,7 +32,7 @@ void pf_simulate_disc_batches(pf_trainer *tr)
             for (int k = 0; k < nd; k++)
                 pf_flow_simulate(ln->phi, tr->theta.p, m, d, c->steps, tr->h, c->lambda,
                                  X + (size_t)k * m * d, X + (size_t)k * m * d, NULL, NULL, ln->work);
-    }
+    });
     tr->xtd_ready = 1;
     tr->t_sim += pf_now() - t0;
 }

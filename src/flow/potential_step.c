@@ -88,7 +88,7 @@ pf_status pf_potential_loss_grad(pf_trainer *tr)
 
     const double t0 = pf_now(), r0 = tr->t_reduce + tr->t_wait;
     double *sts = pf_malloc(sizeof(double) * 2 * (size_t)(nloc > 0 ? nloc : 1));
-    PF_LANES_FOR(tr, lc, nloc) potential_chunk(tr, tr->ch.c0 + lc, lc, sts + 2 * (size_t)lc);
+    PF_LANES_FOR(tr, lc, nloc, { potential_chunk(tr, tr->ch.c0 + lc, lc, sts + 2 * (size_t)lc); });
     if (pf_fault_point("potential_loss") && nloc > 0) sts[0] = NAN;
     double st[2];
     pf_chunks_sum(&tr->ch, sts, 2, st);

@@ -277,7 +277,7 @@ void pf_push(pf_trainer *tr, const pf_chunks *L, int cb, int ce, int nt, pf_real
     int last_a, rows_end;
     pf_chunk_rows(L, ce - 1, &last_a, &rows_end);
     const int rows = rows_end - first;
-    PF_LANES_FOR(tr, q, ce - cb) {
+    PF_LANES_FOR(tr, q, ce - cb, {
         pf_lane *ln = pf_this_lane(tr);
         int a, b;
         pf_chunk_rows(L, cb + q, &a, &b);
@@ -294,7 +294,7 @@ void pf_push(pf_trainer *tr, const pf_chunks *L, int cb, int ce, int nt, pf_real
                        sizeof(pf_real) * (size_t)m * d);
         free(tj);
         free(work);
-    }
+    });
 }
 
 void pf_generate(pf_trainer *tr, uint64_t iteration, uint32_t purpose, const pf_chunks *L, int cb,

@@ -57,15 +57,14 @@ void pf_act_forward(const pf_layer *L, int n, int tangent, const pf_real *Z, pf_
                     pf_real *D1, pf_real *D2)
 {
     const int dim = L->in_dim, na = dim - L->pass;
-#pragma omp parallel for schedule(static) if ((size_t)n * dim > pf_omp_min)
-    for (int i = 0; i < n; i++) {
+    PF_PAR_FOR((size_t)n * dim, i, n, {
         const pf_real *z = Z + (size_t)i * dim;
         pf_real *a = A + (size_t)i * dim;
         pf_real *d1 = D1 + (size_t)i * dim;
         act_eval(L->act, na, z, a, d1, tangent ? D2 + (size_t)i * dim : NULL);
         for (int j = na; j < dim; j++) a[j] = z[j];
         if (tangent) act_tangent_row(na, dim, d1, Z + (size_t)(n + i) * dim, A + (size_t)(n + i) * dim);
-    }
+    });
 }
 
 /* The tangent rows of act_forward from the sigma' its value rows stored, and sigma''
@@ -77,8 +76,7 @@ void pf_act_forward_tangent(const pf_layer *L, int n, const pf_real *Z, pf_real 
                             const pf_real *D1, pf_real *D2)
 {
     const int dim = L->in_dim, na = dim - L->pass;
-#pragma omp parallel for schedule(static) if ((size_t)n * dim > pf_omp_min)
-    for (int i = 0; i < n; i++) {
+    PF_PAR_FOR((size_t)n * dim, i, n, {
         const pf_real *d1 = D1 + (size_t)i * dim;
         pf_real *d2 = D2 + (size_t)i * dim;
         act_tangent_row(na, dim, d1, Z + (size_t)(n + i) * dim, A + (size_t)(n + i) * dim);
@@ -91,7 +89,7 @@ void pf_act_forward_tangent(const pf_layer *L, int n, const pf_real *Z, pf_real 
         case PF_ACT_SOFTPLUS: pf_vsoftplus_d2(na, z, d2); break;
         case PF_ACT_SILU: pf_vsilu_d2(na, z, d2); break;
         }
-    }
+    });
 }
 
 /* gz = ga sigma'(z) + gda sigma''(z) dz;  gdz = gda sigma'(z).  In place is fine. */
@@ -99,8 +97,7 @@ void pf_act_backward(const pf_layer *L, int n, int tangent, const pf_real *Z,
                      const pf_real *D1, const pf_real *D2, const pf_real *G, pf_real *GZ)
 {
     const int dim = L->in_dim, na = dim - L->pass;
-#pragma omp parallel for schedule(static) if ((size_t)n * dim > pf_omp_min)
-    for (int i = 0; i < n; i++) {
+    PF_PAR_FOR((size_t)n * dim, i, n, {
         const pf_real *d1 = D1 + (size_t)i * dim, *ga = G + (size_t)i * dim;
         pf_real *gz = GZ + (size_t)i * dim;
         if (tangent) {
@@ -120,5 +117,5 @@ void pf_act_backward(const pf_layer *L, int n, int tangent, const pf_real *Z,
             for (int j = 0; j < na; j++) gz[j] = ga[j] * d1[j];
             for (int j = na; j < dim; j++) gz[j] = ga[j];
         }
-    }
+    });
 }

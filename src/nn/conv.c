@@ -244,8 +244,7 @@ void pf_pool_forward(const pf_layer *L, int n, int tangent, const pf_real *inp, 
     const int C = L->C_in, H = L->H, W = L->W, Ho = H / 2, Wo = W / 2;
     const int ind = L->in_dim, outd = L->out_dim, no = C * Ho * Wo;
     const int rows = tangent ? 2 * n : n;
-#pragma omp parallel for schedule(static) if ((size_t)n * ind > pf_omp_min)
-    for (int i = 0; i < n; i++) {
+    PF_PAR_FOR((size_t)n * ind, i, n, {
         const pf_real *x = inp + (size_t)i * ind;
         pf_real *z = out + (size_t)i * outd;
         int *am = argmax + (size_t)i * no;
@@ -267,7 +266,7 @@ void pf_pool_forward(const pf_layer *L, int n, int tangent, const pf_real *inp, 
             pf_real *dz = out + (size_t)(n + i) * outd;
             for (int o = 0; o < no; o++) dz[o] = dx[am[o]];
         }
-    }
+    });
     copy_pass(rows, L->pass, inp, ind, out, outd);
 }
 
@@ -276,13 +275,12 @@ void pf_pool_forward_tangent(const pf_layer *L, int n, const pf_real *inp, pf_re
 {
     const int C = L->C_in, H = L->H, W = L->W, no = C * (H / 2) * (W / 2);
     const int ind = L->in_dim, outd = L->out_dim;
-#pragma omp parallel for schedule(static) if ((size_t)n * ind > pf_omp_min)
-    for (int i = 0; i < n; i++) {
+    PF_PAR_FOR((size_t)n * ind, i, n, {
         const int *am = argmax + (size_t)i * no;
         const pf_real *dx = inp + (size_t)(n + i) * ind;
         pf_real *dz = out + (size_t)(n + i) * outd;
         for (int o = 0; o < no; o++) dz[o] = dx[am[o]];
-    }
+    });
     copy_pass(n, L->pass, inp + (size_t)n * ind, ind, out + (size_t)n * outd, outd);
 }
 
@@ -293,13 +291,12 @@ void pf_pool_backward(const pf_layer *L, int n, int tangent, const int *argmax,
     const int C = L->C_in, H = L->H, W = L->W, Ho = H / 2, Wo = W / 2;
     const int ind = L->in_dim, outd = L->out_dim, no = C * Ho * Wo;
     const int rows = tangent ? 2 * n : n;
-#pragma omp parallel for schedule(static) if ((size_t)rows * ind > pf_omp_min)
-    for (int r = 0; r < rows; r++) {
+    PF_PAR_FOR((size_t)rows * ind, r, rows, {
         const int *am = argmax + (size_t)(r < n ? r : r - n) * no;
         const pf_real *g = G + (size_t)r * outd;
         pf_real *dx = dinp + (size_t)r * ind;
         memset(dx, 0, sizeof(pf_real) * (size_t)C * H * W);
         for (int o = 0; o < no; o++) dx[am[o]] = g[o]; /* windows do not overlap */
-    }
+    });
     copy_pass(rows, L->pass, G, outd, dinp, ind);
 }

@@ -16,12 +16,11 @@ void pf_dense_forward(const pf_layer *L, const pf_real *p, int n, int rows,
     const int in = L->in_dim, out = L->out_dim;
     const pf_real *b = p + L->b_off;
     *flops += 2.0 * rows * in * out;
-#pragma omp parallel for schedule(static) if ((size_t)rows * out > pf_omp_min)
-    for (int i = 0; i < rows; i++) {
+    PF_PAR_FOR((size_t)rows * out, i, rows, {
         pf_real *z = Z + (size_t)i * out;
         if (i < n) memcpy(z, b, sizeof(pf_real) * out);
         else memset(z, 0, sizeof(pf_real) * out);
-    }
+    });
     if (out == 1)
         PF_GEMV(CblasRowMajor, CblasNoTrans, rows, in, 1, A, in, p + L->w_off, 1, 1, Z, 1);
     else
@@ -48,8 +47,7 @@ void pf_dense_backward(const pf_layer *L, const pf_real *p, int n, int rows,
         pf_real *gb = grad + L->b_off;
         enum { JB = 64 };
         const int nb = (out + JB - 1) / JB;
-#pragma omp parallel for schedule(static) if ((size_t)n * out > pf_omp_min && nb > 1)
-        for (int jb = 0; jb < nb; jb++) {
+        PF_PAR_FOR(nb > 1 ? (size_t)n * out : 0, jb, nb, {
             const int j0 = jb * JB, m = out - j0 < JB ? out - j0 : JB;
             pf_real acc[JB] = {0};
             for (int i = 0; i < n; i++) {
@@ -57,13 +55,13 @@ void pf_dense_backward(const pf_layer *L, const pf_real *p, int n, int rows,
                 for (int j = 0; j < m; j++) acc[j] += g[j];
             }
             for (int j = 0; j < m; j++) gb[j0 + j] += acc[j];
-        }
+        });
     }
     if (gA) {
         if (out == 1) { /* rank one: gA_i = G_i w, exact products as in the GEMM */
-#pragma omp parallel for schedule(static) if ((size_t)rows * in > pf_omp_min)
-            for (int i = 0; i < rows; i++)
+            PF_PAR_FOR((size_t)rows * in, i, rows, {
                 for (int k = 0; k < in; k++) gA[(size_t)i * in + k] = G[i] * w[k];
+            });
         } else
             PF_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out, 1, G, out, w, in, 0,
                     gA, in);

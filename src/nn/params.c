@@ -50,10 +50,9 @@ void pf_params_adam_step(pf_params *P)
     const double step = P->lr / c1, sc2 = 1 / sqrt(c2);
     pf_real *p = P->p, *g = P->g, *m = P->m, *v = P->v;
     const size_t n = P->n;
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t k = 0; k < n; k++) {
+    PF_PAR_FOR(n, k, (int)n, {
         m[k] = (pf_real)(b1 * m[k] + (1 - b1) * g[k]);
         v[k] = (pf_real)(b2 * v[k] + (1 - b2) * g[k] * g[k]);
         p[k] -= (pf_real)(step * m[k] / (sqrt(v[k]) * sc2 + P->eps));
-    }
+    });
 }
