@@ -20,15 +20,9 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
-/* The loops are also compiled for x86-64-v4 (AVX-512: 8 doubles / 16 floats) and AVX2
- * (4 / 8), picked at load time by what the CPU has.  Same operations in the same order,
- * and proxflow builds with -std=c11 (no FMA contraction): every version gives identical
- * bits (tests/test_vmath.c compares the picked one with a baseline build). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(PF_NO_CLONES)
-#define PF_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define PF_CLONES
-#endif
+/* The loops are also compiled for x86-64-v4 and AVX2, picked at load time by what the
+ * CPU has (PF_CLONES, core/clones.h): identical bits in every version. */
+#include "core/clones.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -30,7 +30,7 @@
 typedef struct {
     size_t n, nb;     /* values, blocks                        */
     double *bmax;     /* [nb + 1]: block maxima, non-finite flag */
-    int64_t *acc;     /* [2 n]: the digit sums                  */
+    int64_t *acc;     /* [2 n]: the digit sums, high [m] then low [m] */
 } pf_xsum;
 
 void pf_xsum_alloc(pf_xsum *x, size_t n);
