@@ -69,9 +69,9 @@ void pf_simulate_disc_batches(pf_trainer *tr);
  * One lane or one chunk: a plain loop, no OpenMP region (pf_omp_team's note). */
 #define PF_LANES_FOR(tr, var, count, ...)                                              \
     do {                                                                               \
-        const int pf_lanes_count_ = (count);                                           \
-        if ((tr)->n_lanes > 1 && pf_lanes_count_ > 1) {                                \
-            _Pragma("omp parallel for schedule(static) num_threads((tr)->n_lanes)")   \
+        const int pf_lanes_count_ = (count), pf_lanes_n_ = (tr)->n_lanes;             \
+        if (pf_lanes_n_ > 1 && pf_lanes_count_ > 1) {                                  \
+            _Pragma("omp parallel for schedule(static) num_threads(pf_lanes_n_)")      \
             for (int var = 0; var < pf_lanes_count_; var++) __VA_ARGS__                \
         } else                                                                         \
             for (int var = 0; var < pf_lanes_count_; var++) __VA_ARGS__                \
