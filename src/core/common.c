@@ -15,7 +15,7 @@ size_t pf_omp_min = 32768;
 
 int pf_omp_team(size_t work)
 {
-    return work > pf_omp_min && omp_get_level() == 0 && omp_get_max_threads() > 1;
+    return work > pf_omp_min && omp_get_level() == 0 ? omp_get_max_threads() : 1;
 }
 
 static MPI_Comm g_comm = MPI_COMM_NULL;

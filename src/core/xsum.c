@@ -49,6 +49,13 @@ static int block_exp(double bmax)
     return e < -900 ? -900 : e;
 }
 
+/* The end of block b of m values. */
+static size_t block_end(size_t b, size_t m)
+{
+    const size_t j1 = (b + 1) * PF_XSUM_BLOCK;
+    return j1 < m ? j1 : m;
+}
+
 /* Every loop below runs along one part's contiguous values, one block at a time (the
  * block stays in cache over the parts), and is compiled for AVX2 / AVX-512 as well
  * (PF_CLONES): integer operations and exact products only, so every version gives the
@@ -103,7 +110,7 @@ void pf_xsum_reduce(pf_xsum *x, pf_real *const *parts, int nparts, size_t m, pf_
     /* 1. block maxima and the non-finite flag */
     int bad = 0;
     for (size_t b = 0; b < nb; b++) {
-        const size_t j0 = b * PF_XSUM_BLOCK, j1 = j0 + PF_XSUM_BLOCK < m ? j0 + PF_XSUM_BLOCK : m;
+        const size_t j0 = b * PF_XSUM_BLOCK, j1 = block_end(b, m);
         const int64_t u = block_max_bits(parts, nparts, j0, j1);
         if (u > maxbits) bad = 1; /* NaN or Inf */
         else memcpy(&x->bmax[b], &u, sizeof u);
@@ -118,7 +125,7 @@ void pf_xsum_reduce(pf_xsum *x, pf_real *const *parts, int nparts, size_t m, pf_
     /* 2. digits of the high ones hi [m], the low ones lo [m] */
     int64_t *hi = x->acc, *lo = x->acc + m;
     for (size_t b = 0; b < nb; b++) {
-        const size_t j0 = b * PF_XSUM_BLOCK, j1 = j0 + PF_XSUM_BLOCK < m ? j0 + PF_XSUM_BLOCK : m;
+        const size_t j0 = b * PF_XSUM_BLOCK, j1 = block_end(b, m);
         block_digits(parts, nparts, j0, j1, block_exp(x->bmax[b]), hi, lo);
     }
     /* 3. the ranks' digit sums, again exactly */
@@ -128,7 +135,7 @@ void pf_xsum_reduce(pf_xsum *x, pf_real *const *parts, int nparts, size_t m, pf_
     for (size_t b = 0; b < nb; b++) {
         const int e = block_exp(x->bmax[b]);
         const double u1 = ldexp(1.0, e - 51), u2 = ldexp(1.0, e - 102);
-        const size_t j0 = b * PF_XSUM_BLOCK, j1 = j0 + PF_XSUM_BLOCK < m ? j0 + PF_XSUM_BLOCK : m;
+        const size_t j0 = b * PF_XSUM_BLOCK, j1 = block_end(b, m);
         for (size_t j = j0; j < j1; j++) {
             const int64_t carry = lo[j] >> 51; /* move whole units of the high digit up */
             const int64_t a1 = hi[j] + carry, a2 = lo[j] - carry * ((int64_t)1 << 51);

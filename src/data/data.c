@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A drawn coordinate costs about this many element operations (the stream), for the
+ * threading threshold of PF_PAR_FOR. */
+#define DRAW_OPS 8
+
 
 static void check_block(const char *src, int N, int i0, int i1)
 {
@@ -189,8 +193,7 @@ void pf_data_draw(const pf_data *D, uint64_t iteration, uint32_t purpose, int i0
             pf_die("data source '%s': draw of samples [%d, %d) outside this rank's "
                    "columns [%d, %d)", D->name, i0, i1, D->i0, D->i1);
         const long B = D->i1 - D->i0;
-        /* a draw costs about 8 element operations per coordinate (the stream) */
-        PF_PAR_FOR((size_t)(i1 - i0) * d * 8, q, i1 - i0, {
+        PF_PAR_FOR((size_t)(i1 - i0) * d * DRAW_OPS, q, i1 - i0, {
             const int i = i0 + q;
             long nc = (D->M - 1 - i) / D->N + 1;
             pf_stream s;
@@ -202,7 +205,7 @@ void pf_data_draw(const pf_data *D, uint64_t iteration, uint32_t purpose, int i0
         });
         return;
     }
-    PF_PAR_FOR((size_t)(i1 - i0) * d * 8, q, i1 - i0, {
+    PF_PAR_FOR((size_t)(i1 - i0) * d * DRAW_OPS, q, i1 - i0, {
         const int i = i0 + q;
         pf_stream s;
         pf_stream_init(&s, D->seed, iteration, purpose, (uint64_t)i);
@@ -221,7 +224,7 @@ void pf_data_heldout(const pf_data *D, int n, pf_real *Y)
         for (int k = 0; k < n; k++) copy_row(D, held, k % ns, Y + (size_t)k * d);
         return;
     }
-    PF_PAR_FOR((size_t)n * d * 8, k, n, {
+    PF_PAR_FOR((size_t)n * d * DRAW_OPS, k, n, {
         pf_stream s;
         pf_stream_init(&s, D->seed, 0, PF_RNG_HELDOUT, (uint64_t)k);
         pf_synth_sample(D, &s, Y + (size_t)k * d);
@@ -235,7 +238,7 @@ void pf_reference_draw(const pf_config *c, int d, uint64_t iteration, uint32_t p
 {
     const int uniform = c->reference == PF_REF_UNIFORM;
     const double sc = c->ref_scale, lo = c->ref_low, w = c->ref_high - c->ref_low;
-    PF_PAR_FOR((size_t)(i1 - i0) * d * 8, q, i1 - i0, {
+    PF_PAR_FOR((size_t)(i1 - i0) * d * DRAW_OPS, q, i1 - i0, {
         const int i = i0 + q;
         pf_stream s;
         pf_stream_init(&s, c->seed, iteration, purpose, (uint64_t)i);

@@ -66,16 +66,8 @@ void pf_simulate_disc_batches(pf_trainer *tr);
 /* Lanes: `PF_LANES_FOR(tr, lc, nchunks, { ... pf_lane *ln = pf_this_lane(tr); ... });`
  * runs a loop over chunks on up to n_lanes threads; outside such a loop the lane is 0.
  * Within a lane BLAS runs on one thread (the network calls are single-threaded, src/nn/).
- * One lane or one chunk: a plain loop, no OpenMP region (pf_omp_team's note). */
-#define PF_LANES_FOR(tr, var, count, ...)                                              \
-    do {                                                                               \
-        const int pf_lanes_count_ = (count), pf_lanes_n_ = (tr)->n_lanes;             \
-        if (pf_lanes_n_ > 1 && pf_lanes_count_ > 1) {                                  \
-            _Pragma("omp parallel for schedule(static) num_threads(pf_lanes_n_)")      \
-            for (int var = 0; var < pf_lanes_count_; var++) __VA_ARGS__                \
-        } else                                                                         \
-            for (int var = 0; var < pf_lanes_count_; var++) __VA_ARGS__                \
-    } while (0)
+ * One lane or one chunk: a plain loop, no OpenMP region (PF_TEAM_FOR). */
+#define PF_LANES_FOR(tr, var, count, ...) PF_TEAM_FOR((tr)->n_lanes, var, count, __VA_ARGS__)
 pf_lane *pf_this_lane(pf_trainer *tr);
 
 /* Squared norm of the first d entries of a row. */

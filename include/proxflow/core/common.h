@@ -51,25 +51,29 @@ void pf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * paths on small problems (tests/test_invariance.c sets 0). */
 extern size_t pf_omp_min;
 
-/* Whether a loop over `work` elements should run on an OpenMP team: work above
- * pf_omp_min, more than one thread allowed, and not already inside a parallel region
- * (a lane's loops run on its one thread).  Not entering a region at all matters:
- * libgomp ends even a one-thread region (an `if` clause that is false, a team of one)
- * with a futex system call, thousands per iteration of a small network
- * (docs/PERFORMANCE.md "Serial loops stay out of OpenMP"). */
+/* The team a loop over `work` elements should run on: omp_get_max_threads() when work
+ * is above pf_omp_min, more than one thread is allowed and no parallel region is around
+ * it (a lane's loops run on its one thread); else 1.  Not entering a region at all
+ * matters: libgomp ends even a one-thread region (an `if` clause that is false, a team
+ * of one) with a futex system call, thousands per iteration of a small network
+ * (docs/DESIGN.md "Serial loops stay out of OpenMP"). */
 int pf_omp_team(size_t work);
 
-/* `PF_PAR_FOR(work, i, n, { body });` runs body for i = 0 .. n-1, on a team (static
- * schedule) when pf_omp_team(work), else as a plain loop.  The body must not depend on
- * which thread runs it. */
-#define PF_PAR_FOR(work, i, n, ...)                                                    \
+/* `PF_TEAM_FOR(team, i, n, { body });` runs body for i = 0 .. n-1 on `team` threads
+ * (static schedule) when team > 1, else as a plain loop outside OpenMP.  The body must
+ * not depend on which thread runs it. */
+#define PF_TEAM_FOR(team, i, n, ...)                                                   \
     do {                                                                               \
-        if (pf_omp_team(work)) {                                                       \
-            _Pragma("omp parallel for schedule(static)") for (int i = 0; i < (n); i++)  \
-                __VA_ARGS__                                                            \
+        const int pf_team_ = (team), pf_team_n_ = (n);                                 \
+        if (pf_team_ > 1 && pf_team_n_ > 1) {                                          \
+            _Pragma("omp parallel for schedule(static) num_threads(pf_team_)")        \
+            for (int i = 0; i < pf_team_n_; i++) __VA_ARGS__                           \
         } else                                                                         \
-            for (int i = 0; i < (n); i++) __VA_ARGS__                                  \
+            for (int i = 0; i < pf_team_n_; i++) __VA_ARGS__                           \
     } while (0)
+
+/* `PF_PAR_FOR(work, i, n, { body });`: an element-wise loop, on pf_omp_team(work). */
+#define PF_PAR_FOR(work, i, n, ...) PF_TEAM_FOR(pf_omp_team(work), i, n, __VA_ARGS__)
 
 /* Wall clock seconds (MPI_Wtime). */
 double pf_now(void);
