@@ -3,14 +3,25 @@
 under ROOT (w1w2, w1, w2, none), the last logged iteration, wall time, means over the
 last WINDOW logged iterations of the kinetic energy, terminal cost, R_HJ and R_T, the
 largest |grad gamma| seen, and whether/when a value became non-finite or exploded
-(the Lipschitz constant of gamma first above 100 and 1000).
+(the Lipschitz constant of gamma first above 100 and 1000); then the sample-quality
+measure of every ROOT/MODE/quality_IT.json that scripts/reproduce_mnist.sh wrote
+(analysis/mnist_quality.py: classifier-feature Frechet distance, class entropy,
+classes with >= 5 %, the class histogram).
 
 usage: analysis/mnist_summary.py ROOT [--window 100]"""
 import argparse
+import glob
+import json
 import os
+import re
 
 import h5py
 import numpy as np
+
+
+MODES = ["w1w2", "w1", "w1w2_kinref", "w1w2_seed2", "w2", "none"]
+TRAINED = ["loss_d", "loss_g", "divergence", "kinetic", "hj_residual", "hj_terminal",
+           "lipschitz_max", "grad_norm_gamma", "grad_norm_phi"]
 
 
 def main():
@@ -21,7 +32,7 @@ def main():
     print(f"| mode | iterations | wall s | KE (mean, last {a.window}) | terminal cost | R_HJ | R_T "
           "| max lip. | lip > 100 at | lip > 1000 at | non-finite |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for mode in ("w1w2", "w1", "w2", "none"):
+    for mode in MODES:
         path = os.path.join(a.root, mode, "run.h5")
         if not os.path.exists(path):
             continue
@@ -33,11 +44,37 @@ def main():
         m = lambda k: np.nanmean(d[k][w])
         lip = d["lipschitz_max"]
         first = lambda thr: (str(int(it[np.argmax(lip > thr)])) if np.any(lip > thr) else "-")
-        bad = [k for k in d if not np.all(np.isfinite(d[k]))]
+        # the training quantities only: sliced_w1, mmd2, manifold_distance are NaN by
+        # design where they are not computed (MNIST)
+        bad = [k for k in TRAINED if k in d and not np.all(np.isfinite(d[k]))]
         nonfinite = (str(int(it[np.argmax(~np.isfinite(d[bad[0]]))])) if bad else "none")
         print(f"| {mode} | {int(last)} | {d['wall_s'][-1]:.0f} | {m('kinetic'):.2f} | {m('divergence'):.3g} "
               f"| {m('hj_residual'):.3f} | {m('hj_terminal'):.3g} | {np.nanmax(lip):.3g} | {first(100)} "
               f"| {first(1000)} | {nonfinite} |")
+    quality_table(a.root)
+
+
+def quality_table(root):
+    rows = []
+    for mode in MODES:
+        for path in glob.glob(os.path.join(root, mode, "quality_*.json")):
+            it = int(re.search(r"quality_(\d+)\.json$", path).group(1))
+            with open(path) as f:
+                q = json.load(f)
+            rows.append((MODES.index(mode), it, mode, q["sets"][0]))
+    if not rows:
+        return
+    print()
+    print("| mode | iteration | FD | H (bits) | classes >= 5 % | conf | out[0,1] "
+          "| predicted classes, % (0 1 2 3 4 5 6 7 8 9) | real A FD | reference FD |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for _, it, mode, st in sorted(rows):
+        g = st["generated"]
+        h = np.asarray(g["histogram"], float)
+        pct = " ".join(f"{v:.0f}" for v in 100 * h / h.sum())
+        print(f"| {mode} | {it} | {g['frechet']:.1f} | {g['entropy_bits']:.3f} | {g['classes_ge_5pct']} "
+              f"| {g['confident']:.3f} | {g['out_of_range']:.3f} | {pct} | {st['real']['frechet']:.2f} "
+              f"| {st['reference']['frechet']:.1f} |")
 
 
 if __name__ == "__main__":
