@@ -169,6 +169,16 @@ PY
   else
     cat "$T/ck.txt"; bad "mnist_quality.py on a checkpoint (--proxflow)"
   fi
+  # the reproduction's summary (analysis/mnist_summary.py) of a run root: the run's row
+  # (finite: its NaN-by-design sliced_w1 / mmd2 columns are no blow-up) and the quality row
+  mkdir -p "$T/root" && ln -s "$T/run" "$T/root/w1w2" && cp "$T/ck.json" "$T/run/quality_1.json"
+  "$PY" "$ANA/mnist_summary.py" "$T/root" > "$T/summary.md" 2>&1
+  cat "$T/summary.md"
+  fd=$("$PY" -c 'import json,sys; print("%.1f" % json.load(open(sys.argv[1]))["sets"][0]["generated"]["frechet"])' "$T/ck.json")
+  check "mnist_summary.py: the run's row ends 'none' (no non-finite training value)" \
+    grep -Eq '^\| w1w2 \| 1 \|.*\| none \|$' "$T/summary.md"
+  check "mnist_summary.py: a quality row for iteration 1 with the JSON's FD ($fd)" \
+    grep -Eq "^\| w1w2 \| 1 \| $fd \|" "$T/summary.md"
   if "$PY" "$ANA/mnist_quality.py" "$T/run/checkpoints/ckpt_00000001.h5" > "$T/noprox.txt" 2>&1; then
     bad "a checkpoint without --proxflow should be an error"
   else
