@@ -6,9 +6,11 @@ largest |grad gamma| seen, and whether/when a value became non-finite or explode
 (the Lipschitz constant of gamma first above 100 and 1000); then the sample-quality
 measure of every ROOT/MODE/quality_IT.json that scripts/reproduce_mnist.sh wrote
 (analysis/mnist_quality.py: classifier-feature Frechet distance, class entropy,
-classes with >= 5 %, the class histogram).
+classes with >= 5 %, the class histogram); then, per mode and window of iterations
+(--windows), the means of KE, R_HJ, R_T, the terminal cost with h and re-simulated with
+h/2 and their difference, and the largest |grad gamma|.
 
-usage: analysis/mnist_summary.py ROOT [--window 100]"""
+usage: analysis/mnist_summary.py ROOT [--window 100] [--windows 500-1000,2000-2500,4000-5000]"""
 import argparse
 import glob
 import json
@@ -30,7 +32,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("root")
     ap.add_argument("--window", type=int, default=100, help="iterations averaged (default 100)")
+    ap.add_argument("--windows", default="500-1000,2000-2500,4000-5000",
+                    help="LO-HI,...: iterations LO < it <= HI of the window table")
     a = ap.parse_args()
+    windows = [tuple(int(v) for v in w.split("-")) for w in a.windows.split(",") if w]
+    diags = {}
     print(f"| mode | iterations | wall s | KE (mean, last {a.window}) | terminal cost | R_HJ | R_T "
           "| max lip. | lip > 100 at | lip > 1000 at | non-finite |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -40,6 +46,7 @@ def main():
             continue
         with h5py.File(path, "r") as f:
             d = {k: f["diagnostics"][k][...] for k in f["diagnostics"]}
+        diags[mode] = d
         it = d["iteration"]
         last = it[-1]
         w = it > last - a.window
@@ -53,6 +60,29 @@ def main():
               f"| {m('hj_residual'):.3f} | {m('hj_terminal'):.3g} | {np.nanmax(lip):.3g} | {first(100)} "
               f"| {first(1000)} | {nonfinite} |")
     quality_table(a.root)
+    window_table(diags, windows)
+
+
+def window_table(diags, windows):
+    rows = []
+    for mode, d in diags.items():
+        it = d["iteration"]
+        for lo, hi in windows:
+            w = (it > lo) & (it <= hi)
+            if not w.any():
+                continue
+            m = lambda k: np.nanmean(d[k][w])
+            h, h2 = m("divergence"), m("divergence_half_step")
+            rows.append(f"| {mode} | {lo}-{hi} | {m('kinetic'):.2f} | {m('hj_residual'):.3f} "
+                        f"| {m('hj_terminal'):.2f} | {h:.3f} | {h2:.3f} | {abs(h - h2):.3f} "
+                        f"| {np.nanmax(d['lipschitz_max'][w]):.2f} |")
+    if not rows:
+        return
+    print()
+    print("| mode | iterations | KE | R_HJ | R_T (terminal residual) | terminal cost (h) "
+          "| terminal cost re-simulated with h/2 | difference | max \\|grad gamma\\| |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
 
 
 def quality_table(root):

@@ -179,6 +179,9 @@ PY
     grep -Eq '^\| w1w2 \| 1 \|.*\| none \|$' "$T/summary.md"
   check "mnist_summary.py: a quality row for iteration 1 with the JSON's FD ($fd)" \
     grep -Eq "^\| w1w2 \| 1 \| $fd \|" "$T/summary.md"
+  "$PY" "$ANA/mnist_summary.py" "$T/root" --windows 0-1 > "$T/summary_w.md" 2>&1
+  check "mnist_summary.py --windows 0-1: a window row for the run" \
+    grep -Eq '^\| w1w2 \| 0-1 \| [0-9.]+ \|' "$T/summary_w.md"
   if "$PY" "$ANA/mnist_quality.py" "$T/run/checkpoints/ckpt_00000001.h5" > "$T/noprox.txt" 2>&1; then
     bad "a checkpoint without --proxflow should be an error"
   else
