@@ -247,7 +247,7 @@ static void test_full_and_roundtrip(void)
     int lines = 0;
     for (const char *q = ini; *q; q++) lines += *q == '\n';
     CHECK(vs.bad == 0, "visit text not in to_ini (%d)", vs.bad);
-    CHECK(vs.n == 58 && lines == vs.n + 8 + 7 + 1, "visit saw %d keys, to_ini has %d lines", vs.n, lines);
+    CHECK(vs.n == 59 && lines == vs.n + 8 + 7 + 1, "visit saw %d keys, to_ini has %d lines", vs.n, lines);
     CHECK(vs.n <= PF_CONFIG_MAX_KEYS, "key capacity");
     free(ini);
 

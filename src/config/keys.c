@@ -131,6 +131,11 @@ const pf_key pf_keys[] = {
     K_STR0("data", "reference_pool", ref_pool, "",
           "FILE.h5:/DATASET of stored samples [M, d] to draw the reference from instead of "
           "`reference` (empty = none; `proxflow chain` sets it for links 2..K, SPEC 8)"),
+    K_INT("data", "batch_cycle", batch_cycle, 0, GE, "0",
+          "draw the data and reference batches of iteration i as those of iteration i mod "
+          "batch_cycle, so the batch sequence repeats every batch_cycle iterations (0 = fresh "
+          "batches every iteration; 100 = the paper code's RNG reset, docs/notes_lowdim.md "
+          "section 2). The penalty's interpolation weights stay fresh"),
 
     K_STR("output", "dir", out_dir, "runs/proxflow", "run directory (--out overrides it)"),
     K_INT("output", "log_every", log_every, 1, GE, "10", "log diagnostics every this many iterations"),

@@ -41,7 +41,7 @@ static void disc_chunk(pf_trainer *tr, int k, int c, int lc, double *rec)
 
     /* x^{Nt}: the chunk's rows of batch k, simulated with the others before the steps */
     const pf_real *XT = tr->XTd + ((size_t)cf->n_disc * o + (size_t)k * m) * d;
-    pf_data_draw(tr->data, it, PF_PURPOSE(PF_RNG_DATA, k), a, b, ln->Y);
+    pf_data_draw(tr->data, pf_batch_iteration(tr), PF_PURPOSE(PF_RNG_DATA, k), a, b, ln->Y);
 
     /* Lipschitz penalty on interpolates xhat = s y + (1-s) x^{Nt}: first grad gamma. */
     if (penalty) {

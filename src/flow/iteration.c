@@ -15,7 +15,7 @@ void pf_simulate_disc_batches(pf_trainer *tr)
 {
     const pf_config *c = &tr->cfg;
     const int d = tr->d, nd = c->n_disc, nloc = tr->ch.c1 - tr->ch.c0;
-    const uint64_t it = (uint64_t)tr->iteration;
+    const uint64_t bit = pf_batch_iteration(tr);
     const double t0 = pf_now();
     PF_LANES_FOR(tr, lc, nloc, {
         pf_lane *ln = pf_this_lane(tr);
@@ -24,7 +24,7 @@ void pf_simulate_disc_batches(pf_trainer *tr)
         const int m = b - a;
         pf_real *X = tr->XTd + (size_t)nd * (a - tr->i0) * d;
         for (int k = 0; k < nd; k++)
-            pf_ref_draw(tr, tr->pool, it, PF_PURPOSE(PF_RNG_REFERENCE, k), a, b, X + (size_t)k * m * d);
+            pf_ref_draw(tr, tr->pool, bit, PF_PURPOSE(PF_RNG_REFERENCE, k), a, b, X + (size_t)k * m * d);
         if (tr->sim_group)
             pf_flow_simulate(ln->phi, tr->theta.p, nd * m, d, c->steps, tr->h, c->lambda, X, X,
                              NULL, NULL, ln->work);

@@ -20,7 +20,6 @@ static void potential_chunk(pf_trainer *tr, int c, int lc, double *st)
     const double N = tr->N, h = tr->h, lam = cf->lambda;
     const int kinetic = pf_mode_kinetic(cf->mode);
     const int exact_kin = kinetic && !cf->kinetic_reference;
-    const uint64_t it = (uint64_t)tr->iteration;
     pf_lane *ln = pf_this_lane(tr);
     pf_net *phi = ln->phi;
     const pf_real *th = tr->theta.p;
@@ -31,7 +30,7 @@ static void potential_chunk(pf_trainer *tr, int c, int lc, double *st)
     memset(grad, 0, sizeof(pf_real) * tr->theta.n);
     st[0] = st[1] = 0;
 
-    pf_ref_draw(tr, tr->pool, it, PF_RNG_GEN_REFERENCE, a, b, ln->X0);
+    pf_ref_draw(tr, tr->pool, pf_batch_iteration(tr), PF_RNG_GEN_REFERENCE, a, b, ln->X0);
     pf_flow_simulate(phi, th, n, d, nt, h, lam, ln->X0, ln->XT, ln->traj, ln->grads, ln->work);
     memcpy(tr->XT_all + (size_t)(a - tr->i0) * d, ln->XT, sizeof(pf_real) * (size_t)n * d);
     /* terminal cost (1/N) sum gamma(x^{Nt}); adjoint a^{Nt} = grad gamma / N */

@@ -78,13 +78,13 @@ void pf_dump_state(pf_trainer *tr, const char *path)
      * of the global batch) */
     pf_status s = pf_disc_loss_grad(tr, 0);
     if (s.bad) pf_die("--dump-state: %s", s.msg);
-    const uint64_t it = (uint64_t)tr->iteration;
+    const uint64_t it = (uint64_t)tr->iteration, bit = pf_batch_iteration(tr);
     /* the exact inputs, recomputed from the counter-based generator */
     const size_t rows = (size_t)(n > 0 ? n : 1);
     pf_real *lX0 = pf_malloc(sizeof(pf_real) * rows * d), *lY = pf_malloc(sizeof(pf_real) * rows * d);
     pf_real *lS = pf_malloc(sizeof(pf_real) * rows);
-    pf_trainer_batch_reference(tr, it, PF_PURPOSE(PF_RNG_REFERENCE, 0), lX0);
-    pf_data_draw(tr->data, it, PF_PURPOSE(PF_RNG_DATA, 0), tr->i0, tr->i1, lY);
+    pf_trainer_batch_reference(tr, bit, PF_PURPOSE(PF_RNG_REFERENCE, 0), lX0);
+    pf_data_draw(tr->data, bit, PF_PURPOSE(PF_RNG_DATA, 0), tr->i0, tr->i1, lY);
     for (int i = 0; i < n; i++) {
         pf_stream st;
         pf_stream_init(&st, c->seed, it, PF_PURPOSE(PF_RNG_INTERP, 0), (uint64_t)(tr->i0 + i));
@@ -110,7 +110,7 @@ void pf_dump_state(pf_trainer *tr, const char *path)
     s = pf_potential_loss_grad(tr);
     if (s.bad) pf_die("--dump-state: %s", s.msg);
     const double loss_g = pf_potential_loss_global(tr);
-    pf_trainer_batch_reference(tr, it, PF_RNG_GEN_REFERENCE, lX0);
+    pf_trainer_batch_reference(tr, bit, PF_RNG_GEN_REFERENCE, lX0);
     X0 = gather_rows(tr, lX0, d);
     pf_real *XT = gather_rows(tr, tr->XT_all, d);
     if (pf_rank() == 0) {

@@ -73,6 +73,8 @@ typedef struct {
     double ref_low, ref_high; /* reference_low < reference_high: uniform box */
     char ref_pool[PF_STR]; /* reference_pool: FILE.h5:/DATASET of stored reference
                               samples (empty: draw from `reference`; SPEC §8) */
+    int batch_cycle;       /* batch_cycle >= 0: data and reference batches repeat
+                              every this many iterations (0 = never)         */
     /* [output] */
     char out_dir[PF_STR];  /* dir                                            */
     int log_every;         /* log_every >= 1                                 */

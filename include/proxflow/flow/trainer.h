@@ -73,6 +73,15 @@ void pf_trainer_free(pf_trainer *tr);
 void pf_trainer_reference(const pf_trainer *tr, uint64_t iteration, uint32_t purpose, int i0,
                           int i1, pf_real *X);
 
+/* The iteration whose data and reference batches this iteration draws: itself, or with
+ * [data] batch_cycle = C > 0 the iteration mod C (the paper code's batch sequence that
+ * restarts every C iterations). The interpolation weights keep the iteration itself. */
+static inline uint64_t pf_batch_iteration(const pf_trainer *tr)
+{
+    const uint64_t it = (uint64_t)tr->iteration;
+    return tr->cfg.batch_cycle > 0 ? it % (uint64_t)tr->cfg.batch_cycle : it;
+}
+
 /* The training batch's reference samples x^0 of this rank's block [i0, i1) for
  * (iteration, purpose), exactly as the steps draw them (rho_0, or the reference pool's
  * sharded draws).  Not collective.  (--dump-state records them.) */
