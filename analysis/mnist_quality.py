@@ -288,6 +288,13 @@ def table(rows):
     return "\n".join(lines)
 
 
+
+def shown_path(p):
+    """p relative to the working directory when inside it (the project directory), so a
+    committed JSON names no machine's paths; else absolute."""
+    r = os.path.relpath(p)
+    return os.path.abspath(p) if r.startswith("..") else r
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("inputs", nargs="*", help="run directory, run.h5, sample file or checkpoint")
@@ -347,7 +354,7 @@ def main():
         rows += [g[k] for k in ("generated", "real", "reference") if k in g]
     print(table(rows))
     if a.json:
-        out = {"classifier": {"weights": a.weights, "heldout_accuracy": q.accuracy,
+        out = {"classifier": {"weights": shown_path(a.weights), "heldout_accuracy": q.accuracy,
                               "checksum": mc.checksum(q.clf.P)},
                "comparison": f"held-out rows {mc.N_TRAIN + N_HALF}..{mc.N_TRAIN + 2 * N_HALF - 1}",
                "frechet": "classifier-feature Frechet distance (not the Inception FID)",
