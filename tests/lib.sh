@@ -31,7 +31,11 @@ PY=/usr/bin/python3
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
 T=$(mktemp -d "${PF_TMP_PARENT:-${TMPDIR:-/tmp}}/pf_$(basename "$0" .sh)_XXXXXX")
+PF_MAIN_PID=$BASHPID
 pf_exit() {
+  # only the script itself cleans up: a background job's subshell inherits the trap and
+  # would otherwise remove $T if a signal ends it before it execs its command
+  [ "$BASHPID" = "$PF_MAIN_PID" ] || return 0
   if declare -F pf_cleanup > /dev/null; then pf_cleanup; fi
   chmod -R u+w "$T" 2> /dev/null; rm -rf "$T"
 }
@@ -41,6 +45,27 @@ passes=0 fails=0
 ok()  { echo "ok   $*"; passes=$((passes + 1)); }
 bad() { echo "FAIL $*"; fails=$((fails + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# pf_snap DIR: sha256 of every file under DIR, sorted (a directory left unchanged prints the same)
+pf_snap() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+# pf_crashed LOG: a crash signature in LOG (a signal, a sanitizer report, an abort)
+pf_crashed() { grep -aqE "Segmentation fault|Process received signal|AddressSanitizer|runtime error:|core dumped|Aborted|free\(\)" "$1"; }
+# pf_outcome NAME WANT_RC PATTERNS [TAIL]: the last run ($rc, its output in out.log) did
+# not hang (rc 124) or crash, exited WANT_RC ("nz": any non-zero status) and printed every
+# |-separated fixed string of PATTERNS; ok with its first error/warning line, or bad with
+# the last TAIL (default 10) lines of out.log
+pf_outcome() {
+  local name=$1 want=$2 pats=$3 tail=${4:-10} why="" p
+  if [ "$rc" -eq 124 ]; then why="hung (timeout)"
+  elif pf_crashed out.log; then why="crashed"
+  elif [ "$want" = nz ] && [ "$rc" -eq 0 ]; then why="exit 0, expected an error"
+  elif [ "$want" != nz ] && [ "$rc" -ne "$want" ]; then why="exit $rc, expected $want"
+  else
+    local IFS='|'
+    for p in $pats; do grep -aqF -- "$p" out.log || { why="no '$p' in the message"; break; }; done
+  fi
+  if [ -z "$why" ]; then ok "$name (exit $rc): $(grep -a -m1 -E 'error|warning' out.log | cut -c1-220)"; return 0; fi
+  bad "$name: $why"; sed 's/^/     /' out.log | tail -n "$tail"; return 1
+}
 pf_finish() {
   echo "${1:+$1: }$passes passed, $fails failed"
   if [ "$fails" -eq 0 ]; then exit 0; fi

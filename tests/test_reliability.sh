@@ -19,8 +19,6 @@ tiny_ini tiny.ini train.iterations=10 output.trajectory_every=5   # lib.sh's PF_
 # the existing run every "keep" case is run against (checkpoints 5 and 10, run.h5)
 run_np 1 120 train tiny.ini --out G > G.log 2>&1 || { cat G.log; echo "FAIL reference run"; exit 1; }
 
-snap() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
-crashed() { grep -aqE "Segmentation fault|Process received signal|AddressSanitizer|runtime error:|core dumped|Aborted|free\(\)" "$1"; }
 
 NP=1
 run() { # proxflow args... (NP ranks); combined output in $T/out.log, status in $rc
@@ -28,20 +26,9 @@ run() { # proxflow args... (NP ranks); combined output in $T/out.log, status in 
   rc=$?
 }
 
-# check_run NAME WANT_RC PATTERNS(| separated fixed strings): status, message, no crash
-check_run() {
-  local name=$1 want=$2 pats=$3 why=""
-  if [ "$rc" -eq 124 ]; then why="hung (timeout)"
-  elif crashed out.log; then why="crashed"
-  elif [ "$want" = nz ] && [ "$rc" -eq 0 ]; then why="exit 0, expected an error"
-  elif [ "$want" != nz ] && [ "$rc" -ne "$want" ]; then why="exit $rc, expected $want"
-  else
-    local IFS='|'
-    for p in $pats; do grep -aqF -- "$p" out.log || { why="no '$p' in the message"; break; }; done
-  fi
-  if [ -z "$why" ]; then ok "$name (exit $rc): $(grep -a -m1 -E 'error|warning' out.log | cut -c1-220)"; return 0; fi
-  bad "$name: $why"; sed 's/^/     /' out.log | tail -n 15; return 1
-}
+# check_run NAME WANT_RC PATTERNS(| separated fixed strings; WANT_RC nz: any error):
+# status, message, no crash (tests/lib.sh pf_outcome)
+check_run() { pf_outcome "$1" "$2" "$3" 15; }
 
 # case NAME WANT_RC PATTERNS MODE args...   MODE: fresh | keep | both | none
 #   fresh: run with --out F (a new path): F must not exist afterwards
@@ -54,10 +41,10 @@ case_() {
     if check_run "$name" "$want" "$pats" && [ -e F ]; then bad "$name: left an output directory behind"; ls -R F | head; fi
   fi
   if [ "$mode" = keep ] || [ "$mode" = both ]; then
-    rm -rf W; cp -a G W; snap W > before.sha
+    rm -rf W; cp -a G W; pf_snap W > before.sha
     run "$@" --out W --resume latest
     if check_run "$name [existing run]" "$want" "$pats"; then
-      snap W > after.sha
+      pf_snap W > after.sha
       cmp -s before.sha after.sha || { bad "$name [existing run]: files changed"; diff before.sha after.sha | head; }
     fi
   fi
@@ -117,9 +104,9 @@ rm -rf F; run train tiny.ini --out
 check_run L02-missing-argument 2 "missing value after --out" && [ ! -e F ] || true
 rm -rf F F2; run train tiny.ini --out F --out F2
 check_run L03-conflicting-out 2 "--out given twice ('F', then 'F2')" && { [ ! -e F ] && [ ! -e F2 ] || bad "L03: created an output directory"; }
-rm -rf W; cp -a G W; snap W > before.sha
+rm -rf W; cp -a G W; pf_snap W > before.sha
 run train tiny.ini --out W --resume latest --resume W/checkpoints/ckpt_00000005.h5
-check_run L04-conflicting-resume 2 "--resume given twice" && { snap W | cmp -s before.sha - || bad "L04: files changed"; }
+check_run L04-conflicting-resume 2 "--resume given twice" && { pf_snap W | cmp -s before.sha - || bad "L04: files changed"; }
 case_ L05-two-configs 2 "more than one config file" fresh train tiny.ini c01.ini
 case_ L06-no-config 2 "no config file given" none train
 case_ L07-unknown-command 2 "unknown command 'trian'" none trian tiny.ini
@@ -217,9 +204,9 @@ else
   # root ignores permission bits; sysfs refuses it a new directory (EPERM)
   case_ O02-unwritable-directory 1 "/sys/pf_reliability_test|cannot create output directory|Operation not permitted" none train tiny.ini --out /sys/pf_reliability_test
 fi
-rm -rf W; cp -a G W; snap W > before.sha
+rm -rf W; cp -a G W; pf_snap W > before.sha
 run train tiny.ini --out W
-check_run O03-existing-run-without-resume 2 "W/run.h5 already exists|--resume latest" && { snap W | cmp -s before.sha - || bad "O03: files changed"; }
+check_run O03-existing-run-without-resume 2 "W/run.h5 already exists|--resume latest" && { pf_snap W | cmp -s before.sha - || bad "O03: files changed"; }
 
 # disk full while a checkpoint is written (injected ENOSPC in its 2nd dataset write:
 # iteration 5's file is complete, iteration 10's fails)
@@ -298,6 +285,10 @@ check_run R02-non-finite-on-rank-1-only 3 "non-finite|at iteration"
 # SIGTERM / SIGUSR1: checkpoint at the next iteration boundary, exit 0 (the one 0 here)
 for sig in TERM USR1; do
   rm -rf R
+  # empty the log first: the loop below must see this run's progress line, not the last
+  # round's (a signal that reaches the background job before its exec kills the subshell,
+  # whose inherited EXIT trap would then remove $T)
+  : > out.log
   "$BIN" train tiny.ini --out R --set train.iterations=100000 --set output.checkpoint_every=0 > out.log 2>&1 &
   pid=$!
   for _ in $(seq 400); do grep -aq "\[ *5/" out.log 2>/dev/null && break; sleep 0.05; done
