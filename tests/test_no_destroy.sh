@@ -16,28 +16,15 @@ tiny_ini tiny.ini train.iterations=10 output.trajectory_every=5
 run_np 1 120 train tiny.ini --out R > R.log 2>&1 || { cat R.log; echo "FAIL reference run"; exit 1; }
 CK=R/checkpoints/ckpt_00000005.h5
 
-snap() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
-crashed() { grep -aqE "Segmentation fault|Process received signal|AddressSanitizer|runtime error:|core dumped" "$1"; }
 run() { run_np "${NP:-1}" 60 "$@" > out.log 2>&1; rc=$?; }
-# expect NAME WANT_RC PATTERNS(| separated fixed strings)
-expect() {
-  local name=$1 want=$2 pats=$3 why="" p
-  if [ "$rc" -eq 124 ]; then why="hung"
-  elif crashed out.log; then why="crashed"
-  elif [ "$rc" -ne "$want" ]; then why="exit $rc, expected $want"
-  else
-    local IFS='|'
-    for p in $pats; do grep -aqF -- "$p" out.log || { why="no '$p' in the message"; break; }; done
-  fi
-  if [ -z "$why" ]; then ok "$name (exit $rc): $(grep -a -m1 -E 'error|warning' out.log | cut -c1-200)"; return 0; fi
-  bad "$name: $why"; sed 's/^/     /' out.log | tail -n 8; return 1
-}
+# expect NAME WANT_RC PATTERNS(| separated fixed strings): tests/lib.sh pf_outcome
+expect() { pf_outcome "$1" "$2" "$3" 8; }
 # refused NAME PATTERNS args...: exit 2, the patterns, and R byte-identical
 refused() {
   local name=$1 pats=$2; shift 2
-  snap R > before.sha
+  pf_snap R > before.sha
   run "$@"
-  expect "$name" 2 "$pats" && { snap R | cmp -s before.sha - || bad "$name: files of R changed"; }
+  expect "$name" 2 "$pats" && { pf_snap R | cmp -s before.sha - || bad "$name: files of R changed"; }
 }
 
 echo "== outputs never alias inputs (exit 2, R unchanged)"
@@ -82,12 +69,12 @@ run eval --checkpoint $CK --n 50 --json e.json --points p.h5
 run chain "$SRC/configs/chain_2d.ini" --links 1 --out C --set train.iterations=10 --set train.batch=32 \
   --set chain.pool=64 --set output.diag_batch=32 --set output.log_every=5 --set output.checkpoint_every=5
 if [ $rc -eq 0 ]; then
-  snap C > cbefore.sha
+  pf_snap C > cbefore.sha
   run sample --chain C --n 5 --out C/chain.h5
   expect A17-sample-chain-out-chain-h5 2 "--out C/chain.h5 is the chain summary of the run directory C"
   run sample --chain C --n 5 --out C/pools/pool_01.h5
   expect A18-sample-chain-out-pool 2 "C/pools/pool_01.h5|inside the pools directory"
-  snap C | cmp -s cbefore.sha - || bad "A17/A18: files of C changed"
+  pf_snap C | cmp -s cbefore.sha - || bad "A17/A18: files of C changed"
 else bad "chain run for A17 (exit $rc)"; tail -n 5 out.log; fi
 
 echo "== repeated options and empty values (exit 2, naming the option)"

@@ -18,7 +18,6 @@ expect() {
   else bad "$name: exit $rc (want $want, \"$frag\"): $out"; fi
 }
 # a directory's files and their SHA-256, for "nothing changed"
-snapshot() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 
 # ---- configs ------------------------------------------------------------------------
 # C25: a pipe (process substitution) and a FIFO are read once: the run trains their keys
@@ -69,15 +68,15 @@ ok "C26-C29: no output directory created"
 
 # ---- resuming ------------------------------------------------------------------------
 run1 train "$T/tiny.ini" --out "$T/fin" > /dev/null 2>&1 || bad "the finished run"
-snap=$(snapshot "$T/fin")
+snap=$(pf_snap "$T/fin")
 # K12: iterations = the checkpoint's: finished, nothing to do, exit 0, no file touched
 expect "K12 resume a finished run" 0 "is at iteration 20 of 20: the run is finished, nothing to do" \
   train "$T/tiny.ini" --out "$T/fin" --resume latest
-[ "$(snapshot "$T/fin")" = "$snap" ] && ok "K12 every file unchanged (SHA-256)" || bad "K12 files changed"
+[ "$(pf_snap "$T/fin")" = "$snap" ] && ok "K12 every file unchanged (SHA-256)" || bad "K12 files changed"
 # K13: fewer iterations than the checkpoint's: exit 2, no file touched
 expect "K13 iterations below the checkpoint" 2 "ckpt_00000020.h5: already at iteration 20 of 3; raise [train] iterations" \
   train "$T/tiny.ini" --out "$T/fin" --resume latest --set train.iterations=3
-[ "$(snapshot "$T/fin")" = "$snap" ] && ok "K13 every file unchanged (SHA-256)" || bad "K13 files changed"
+[ "$(pf_snap "$T/fin")" = "$snap" ] && ok "K13 every file unchanged (SHA-256)" || bad "K13 files changed"
 
 # K14: a checkpoint with a NaN parameter and a matching crc32 is refused on load
 mkdir -p "$T/nanrun"
