@@ -153,4 +153,23 @@ set +e; (cd "$T" && run1 eval --checkpoint work/rel --n 50 > "$T/e.log" 2>&1); r
 (cd "$T" && run1 eval --checkpoint work/rel --n 50 --set data.source="$T/work/pts.h5:/x" > "$T/e.log" 2>&1) \
   && ok "eval --set data.source=ABSOLUTE fixes it" || { bad "eval --set data.source"; cat "$T/e.log"; }
 
+# ---- sweep --index: a partial run whose sweep file now changes a model key ----
+tiny_ini "$T/swbase.ini" train.iterations=10
+printf '[sweep]\nbase = swbase.ini\nout = %s/sw\n\n[grid]\ntrain.seed = 3\n' "$T" > "$T/sw.ini"
+run1 sweep "$T/sw.ini" --index 0 > "$T/sw0.log" 2>&1 || { bad "sweep --index 0"; cat "$T/sw0.log"; }
+tiny_ini "$T/swbase.ini" train.iterations=15 flow.lambda=0.2
+set +e; run1 sweep "$T/sw.ini" --index 0 > "$T/sw1.log" 2>&1; rc=$?; set -e
+[ $rc -eq 2 ] && grep -q "flow.lambda: 0.5 -> 0.2" "$T/sw1.log" && grep -q -- "--allow-config-change" "$T/sw1.log" \
+  && ok "sweep --index: a changed model key on resume is refused, the change named" || { bad "sweep refusal (exit $rc)"; cat "$T/sw1.log"; }
+run1 sweep "$T/sw.ini" --index 0 --allow-config-change > "$T/sw2.log" 2>&1 \
+  && grep -q "warning: --allow-config-change" "$T/sw2.log" && grep -q "done: 5 iterations (iterations 10..15)" "$T/sw2.log" \
+  && ok "sweep --index --allow-config-change resumes with the change" || { bad "sweep --allow-config-change"; cat "$T/sw2.log"; }
+$PY -c "
+import h5py, sys; h = h5py.File(sys.argv[1], 'r')['history']; s = [dict(h[k].attrs) for k in sorted(h)]
+assert [x['model_changed'] for x in s] == [0, 1] and 'flow.lambda: 0.5 -> 0.2' in s[1]['config_changes'], s
+" "$T/sw/seed=3/run.h5" && ok "sweep: the change is in /history" || bad "sweep /history"
+set +e; run1 sweep "$T/sw.ini" --list --allow-config-change > "$T/sw3.log" 2>&1; rc=$?; set -e
+[ $rc -eq 2 ] && grep -q "allow-config-change goes with --index" "$T/sw3.log" \
+  && ok "sweep --list --allow-config-change: usage error" || { bad "sweep --list --allow-config-change (exit $rc)"; cat "$T/sw3.log"; }
+
 pf_finish test_record

@@ -8,6 +8,8 @@
  *                      complete checkpoint resumes from the latest one, any other starts
  *   --index I --dry-run  print run I's state and resolved config (an INI file), no work
  *   --index I --status   print run I's state, one word: fresh, partial or finished
+ *   --index I --allow-config-change  resume although the sweep file now gives the run
+ *                      other model or objective keys than its checkpoint (recorded)
  *
  * A run is finished when its run.h5's last /diagnostics/iteration has reached
  * train.iterations and a complete checkpoint of that iteration exists.  Every rank
@@ -29,10 +31,11 @@
 #include <time.h>
 
 static const char *const USAGE =
-    "proxflow sweep SWEEP.ini (--count | --list | --index I [--dry-run | --status])";
+    "proxflow sweep SWEEP.ini (--count | --list | --index I [--dry-run | --status | --allow-config-change])";
 /* `proxflow sweep --help`: every option the parser below accepts, one line each. */
 static const char *const HELP =
-    "usage: proxflow sweep SWEEP.ini (--count | --list | --index I [--dry-run | --status])\n"
+    "usage: proxflow sweep SWEEP.ini (--count | --list | --index I [--dry-run | --status |\n"
+    "                                                            --allow-config-change])\n"
     "\n"
     "A sweep file names a base config and a grid of values; run I is one point of the\n"
     "grid, trained in its own directory (docs/CLUSTER.md, \"Sweeps\"; slurm/sweep.sbatch\n"
@@ -44,6 +47,8 @@ static const char *const HELP =
     "  --index I    train run I: skip it if finished, resume it if it has a checkpoint, else start\n"
     "  --dry-run    with --index: print run I's state and resolved config (INI), do nothing\n"
     "  --status     with --index: print run I's state, one word: fresh, partial or finished\n"
+    "  --allow-config-change  with --index: resume run I although the sweep file now gives it\n"
+    "               model or objective keys other than its checkpoint's (recorded in run.h5 /history)\n"
     "  -h, --help   print this help and exit\n"
     "\n"
     "examples:\n"
@@ -197,7 +202,7 @@ static void move_aside(const char *dir)
     if (pf_nranks() > 1) MPI_Barrier(pf_comm());
 }
 
-static int cmd_index(const pf_sweep *s, long i, int dry_run, int status_only)
+static int cmd_index(const pf_sweep *s, long i, int dry_run, int status_only, int allow_change)
 {
     pf_config *cfg = pf_malloc(sizeof *cfg);
     config_of(s, i, cfg);
@@ -250,7 +255,8 @@ static int cmd_index(const pf_sweep *s, long i, int dry_run, int status_only)
     }
     char label[2 * PF_STR + 64];
     snprintf(label, sizeof label, "%s[%ld] %s", s->path, i, name);
-    int status = pf_train_run(cfg, label, resume, NULL);
+    pf_train_opts opts = {.label = label, .resume = resume, .allow_config_change = allow_change};
+    int status = pf_train_run_opts(cfg, &opts);
     pf_unlock_dir(cfg->out_dir);
     free(cfg);
     return status;
@@ -259,15 +265,16 @@ static int cmd_index(const pf_sweep *s, long i, int dry_run, int status_only)
 int pf_cmd_sweep(int argc, char **argv)
 {
     if (pf_cli_help(argc, argv, HELP)) return 0;
-    pf_cli_check_once(argc, argv, "sweep", "--index= --count --list --dry-run --status");
+    pf_cli_check_once(argc, argv, "sweep", "--index= --count --list --dry-run --status --allow-config-change");
     const char *path = NULL, *index_s = NULL;
-    int count = 0, list = 0, dry_run = 0, status_only = 0;
+    int count = 0, list = 0, dry_run = 0, status_only = 0, allow_change = 0;
     for (int k = 0; k < argc; k++) {
         const char *a = argv[k], *v;
         if (!strcmp(a, "--count")) count = 1;
         else if (!strcmp(a, "--list")) list = 1;
         else if (!strcmp(a, "--dry-run")) dry_run = 1;
         else if (!strcmp(a, "--status")) status_only = 1;
+        else if (!strcmp(a, "--allow-config-change")) allow_change = 1;
         else if ((v = pf_cli_option(argc, argv, &k, "--index", "sweep", USAGE)) != NULL) index_s = v;
         else if (a[0] == '-' && a[1]) pf_cli_usage_error("sweep", USAGE, "unknown option '%s'", a);
         else if (!path) path = a;
@@ -279,6 +286,9 @@ int pf_cmd_sweep(int argc, char **argv)
     if ((dry_run || status_only) && !index_s)
         pf_cli_usage_error("sweep", USAGE, "%s goes with --index I", dry_run ? "--dry-run" : "--status");
     if (dry_run && status_only) pf_cli_usage_error("sweep", USAGE, "give --dry-run or --status, not both");
+    if (allow_change && (!index_s || dry_run || status_only))
+        pf_cli_usage_error("sweep", USAGE, "--allow-config-change goes with --index I (training), not with %s",
+                           !index_s ? "--count or --list" : dry_run ? "--dry-run" : "--status");
 
     pf_sweep s;
     load_sweep(&s, path);
@@ -296,7 +306,7 @@ int pf_cmd_sweep(int argc, char **argv)
         if (i < 0 || i >= s.n_runs)
             pf_fail_collective(2, "sweep: --index %lld out of range: %s has %ld run%s (indices 0..%ld)", i,
                                path, s.n_runs, s.n_runs == 1 ? "" : "s", s.n_runs - 1);
-        status = cmd_index(&s, (long)i, dry_run, status_only);
+        status = cmd_index(&s, (long)i, dry_run, status_only, allow_change);
     }
     pf_sweep_free(&s);
     return status;
