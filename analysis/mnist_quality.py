@@ -227,7 +227,10 @@ def load_input(path, a):
         s = pfio.load_samples_file(out)
         if not a.keep_samples:
             shutil.rmtree(os.path.dirname(out), ignore_errors=True)
-        label = f"{pfio.parse_config_text(cfg).get('flow.mode', '?')} it {it} (sampled, seed {a.seed})"
+        kv = pfio.parse_config_text(cfg)
+        # the mode, and the reference code's kinetic term when on (a w1w2 variant)
+        mode = kv.get("flow.mode", "?") + (" kinref" if kv.get("flow.kinetic_reference") == "true" else "")
+        label = f"{mode} it {it} (sampled, seed {a.seed})"
         return label, s["generated"], s["reference"], cfg
     s = pfio.load_samples_file(path)
     cfg = None
